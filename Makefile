@@ -1,0 +1,69 @@
+# ptree: `make run` and `make test` each do all set-up on a fresh machine, with no stdin:
+# a virtualenv in .venv/, the project installed editable with its test extras, and Debian's
+# Chromium for the browser tests.  Every set-up step is a file target or a stamp, so a rerun
+# only does what is missing.
+
+PYTHON   ?= python3
+VENV     := .venv
+BIN      := $(VENV)/bin
+DEPS     := $(VENV)/.deps-installed
+CHROMIUM := /usr/bin/chromium
+HOST     ?= 127.0.0.1
+PORT     ?= 5000
+# apt needs root: use sudo only when we are not root already.
+SUDO     := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+
+.PHONY: run test lint check pytest bench screenshots setup clean
+
+## set-up ------------------------------------------------------------------------------
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall when the dependency list changes; the package itself is editable, so code
+# changes need no reinstall.
+$(DEPS): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+# Debian's Chromium, driven by Playwright through executable_path.  Never `playwright
+# install`: browser downloads cannot work here.  `test -x` keeps this idempotent even if
+# make decides to run the recipe.
+$(CHROMIUM):
+	test -x $(CHROMIUM) || { $(SUDO) apt-get update && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
+
+setup: $(DEPS) $(CHROMIUM)
+
+## the two commands ---------------------------------------------------------------------
+
+run: setup
+	@echo "ptree explorer: http://$(HOST):$(PORT)/   (Ctrl-C stops it)"
+	$(BIN)/ptree serve --host $(HOST) --port $(PORT)
+
+test: lint check pytest
+
+lint: $(DEPS)
+	$(BIN)/ruff check engine webui tests bench
+
+check: $(DEPS)
+	$(BIN)/ptree check scenarios/*.yaml
+
+pytest: setup
+	$(BIN)/pytest
+
+## extras -------------------------------------------------------------------------------
+
+# Benchmarks write bench/results/*.json; never run by `make test`.  The engine benchmark
+# belongs to the engine and is run only when it exists.
+bench: setup
+	@if [ -f bench/engine.py ]; then $(BIN)/python bench/engine.py; \
+	  else echo "bench/engine.py not present yet: skipped"; fi
+	$(BIN)/python bench/ui.py
+
+# Regenerates docs/screenshot-*.png for the README.
+screenshots: setup
+	$(BIN)/python tests/e2e/screenshots.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info test-results
