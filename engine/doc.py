@@ -1,0 +1,116 @@
+"""The mutation layer: every change to the state document goes through here.
+
+Each mutation is applied in place and recorded as an RFC 6902 operation together with
+its inverse, so an event's patch costs what the event changed, never a diff of snapshots.
+"""
+
+
+def copy_json(value):
+    """Copy a JSON value: ops must not alias objects that later events mutate."""
+    if isinstance(value, dict):
+        return {k: copy_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [copy_json(v) for v in value]
+    return value
+
+
+def _escape(token):
+    token = str(token)
+    if "~" in token or "/" in token:
+        token = token.replace("~", "~0").replace("/", "~1")
+    return token
+
+
+class Doc:
+    """A JSON document mutated only through recorded operations.
+
+    `ops` accumulates the forward patch of the current event; `inv` its inverse, in the
+    order mutations happened (reversed when the event ends).  `touched` collects the pids
+    an event changed, for the incremental invariant check.
+    """
+
+    __slots__ = ("root", "ops", "inv", "touched")
+
+    def __init__(self, root):
+        self.root = root
+        self.ops = []
+        self.inv = []
+        self.touched = set()
+
+    def take(self):
+        """Return (ops, inverse ops, touched pids) of the event just finished and reset."""
+        ops, inv, touched = self.ops, self.inv, self.touched
+        inv.reverse()
+        self.ops, self.inv, self.touched = [], [], set()
+        return ops, inv, touched
+
+    def set(self, obj, path, key, value):
+        """obj[key] = value (key present); obj lives at JSON pointer `path`."""
+        old = obj[key]
+        if old == value and type(old) is type(value):
+            return
+        obj[key] = value
+        p = path + "/" + _escape(key)
+        self.ops.append({"op": "replace", "path": p, "value": copy_json(value)})
+        self.inv.append({"op": "replace", "path": p, "value": copy_json(old)})
+
+    def add(self, obj, path, key, value):
+        """Add a new key to a mapping."""
+        obj[key] = value
+        p = path + "/" + _escape(key)
+        self.ops.append({"op": "add", "path": p, "value": copy_json(value)})
+        self.inv.append({"op": "remove", "path": p})
+
+    def remove(self, obj, path, key):
+        """Remove a key from a mapping; returns the removed value."""
+        old = obj.pop(key)
+        p = path + "/" + _escape(key)
+        self.ops.append({"op": "remove", "path": p})
+        self.inv.append({"op": "add", "path": p, "value": copy_json(old)})
+        return old
+
+    def insert(self, lst, path, index, value):
+        """Insert into a list at index (LIST_INSERT_HEAD is index 0)."""
+        lst.insert(index, value)
+        p = f"{path}/{index}"
+        self.ops.append({"op": "add", "path": p, "value": copy_json(value)})
+        self.inv.append({"op": "remove", "path": p})
+
+    def pop(self, lst, path, index):
+        """Remove a list element by index; returns it."""
+        old = lst.pop(index)
+        p = f"{path}/{index}"
+        self.ops.append({"op": "remove", "path": p})
+        self.inv.append({"op": "add", "path": p, "value": copy_json(old)})
+        return old
+
+
+def _resolve(root, path):
+    parts = path.split("/")[1:]
+    parent = root
+    for tok in parts[:-1]:
+        tok = tok.replace("~1", "/").replace("~0", "~")
+        parent = parent[int(tok)] if isinstance(parent, list) else parent[tok]
+    last = parts[-1].replace("~1", "/").replace("~0", "~")
+    return parent, last
+
+
+def apply_ops(root, ops):
+    """Apply RFC 6902 add/remove/replace ops in place (the subset the engine emits)."""
+    for op in ops:
+        parent, key = _resolve(root, op["path"])
+        kind = op["op"]
+        if isinstance(parent, list):
+            idx = len(parent) if key == "-" else int(key)
+            if kind == "add":
+                parent.insert(idx, copy_json(op["value"]))
+            elif kind == "remove":
+                parent.pop(idx)
+            else:
+                parent[idx] = copy_json(op["value"])
+        else:
+            if kind == "remove":
+                del parent[key]
+            else:
+                parent[key] = copy_json(op["value"])
+    return root

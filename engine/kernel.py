@@ -1,0 +1,376 @@
+"""The Kernel: one object holding the whole model state, and the event machinery.
+
+State lives in two places.  The *state document* (architecture.md, contract) is a JSON
+tree mutated only through `Doc`, so every event carries its exact patch and inverse.
+The *private* part is what the kernel keeps on stacks and queues: the continuation of
+each LWP's system call (`frames`), the run queue, sleep queues and counters.  Both are
+plain data, so a checkpoint is one pickle and a state hash is one canonical dump.
+
+A system call is a sequence of events.  Each event runs one *action*: a scripted step
+starting a syscall, the continuation of an LWP's syscall at its `pc`, or kernel work
+(the dead-LWP reaper task).  Continuations sleep on channels and are made runnable only
+by `wakeup(channel)`, as in the kernel; they then re-check their condition.
+"""
+
+import logging
+import pickle
+from collections import deque
+
+from .constants import PROC_FLAG_ORDER
+from .doc import Doc
+from .errors import LimitExceeded
+from .exit import ExitOps
+from .fork import ForkOps
+from .invariants import InvariantOps
+from .reaper import ReaperOps
+from .signals import SignalOps
+from .wait import WaitOps
+
+log = logging.getLogger(__name__)
+
+CONT, SLEEP, DONE, GONE = "cont", "sleep", "done", "gone"
+TASK = ("task", "reaplwps")
+
+MAX_EVENTS = 5_000_000       # a runaway scenario stops here, as maxproc stops forks
+MAX_MAXPROC = 250_000        # the largest maxproc a scenario may ask for
+
+
+class Kernel(ForkOps, ExitOps, WaitOps, ReaperOps, SignalOps, InvariantOps):
+    """The DragonFly process-lifecycle model (profiles `classic` and `reaper`)."""
+
+    def __init__(self, profile="reaper", race="after-fix", maxproc=1000, nproc=None,
+                 check=True):
+        self.profile = profile
+        self.race = race
+        self.check = check
+        self.doc = Doc({
+            "kernel": profile, "race": race, "seq": 0, "nprocs": 0,
+            "procs": {}, "reapers": {}, "deadlwps": [],
+            "limits": {"maxproc": maxproc, "nproc": nproc}, "uidcount": {},
+        })
+        self.priv = {
+            "nextpid": 0, "nextnode": 1, "nextsigacts": 0, "counter": 0,
+            "runq": deque(), "current": None, "sleepq": {}, "frames": {},
+            "parked": [], "task": None, "members": {}, "initreleased": False,
+        }
+        self.event = None
+        self._boot()
+
+    # ------------------------------------------------------------------ accessors
+    @property
+    def root(self):
+        return self.doc.root
+
+    @property
+    def seq(self):
+        return self.doc.root["seq"]
+
+    def proc(self, pid):
+        """The process dict of pid, or None once reaped."""
+        return self.doc.root["procs"].get(str(pid))
+
+    def lwp(self, pid, tid):
+        """The LWP dict of (pid, tid) in its process's tree, or None."""
+        p = self.proc(pid)
+        return p["lwps"].get(str(tid)) if p else None
+
+    @staticmethod
+    def ppath(p):
+        return "/procs/" + str(p["pid"])
+
+    def pset(self, p, key, value):
+        """Set a field of process p."""
+        self.doc.touched.add(p["pid"])
+        self.doc.set(p, self.ppath(p), key, value)
+
+    def lset(self, pid, tid, key, value):
+        """Set a field of an LWP, whether in its process's tree or on the dead-LWP list."""
+        lp = self.lwp(pid, tid)
+        if lp is not None:
+            self.doc.touched.add(pid)
+            self.doc.set(lp, f"/procs/{pid}/lwps/{tid}", key, value)
+            return
+        for i, d in enumerate(self.root["deadlwps"]):
+            if d["pid"] == pid and d["tid"] == tid:
+                self.doc.set(d, f"/deadlwps/{i}", key, value)
+                return
+
+    def lwp_exit_state(self, pid, tid):
+        """An LWP's exit state wherever it lives (tree or dead list); None if gone."""
+        lp = self.lwp(pid, tid)
+        if lp is not None:
+            return lp["exit"]
+        for d in self.root["deadlwps"]:
+            if d["pid"] == pid and d["tid"] == tid:
+                return d["exit"]
+        return None
+
+    def flag_on(self, p, flag):
+        if flag not in p["flags"]:
+            flags = [f for f in PROC_FLAG_ORDER if f in p["flags"] or f == flag]
+            self.pset(p, "flags", flags)
+
+    def flag_off(self, p, flag):
+        if flag in p["flags"]:
+            self.pset(p, "flags", [f for f in p["flags"] if f != flag])
+
+    @staticmethod
+    def has(p, flag):
+        return flag in p["flags"]
+
+    def set_nprocs(self, delta):
+        root = self.root
+        self.doc.set(root, "", "nprocs", root["nprocs"] + delta)
+
+    def name_of(self, pid, tid=None):
+        p = self.proc(pid)
+        name = p["name"] if p else str(pid)
+        return name if tid is None else f"{name}.{tid}"
+
+    def live_tids(self, p):
+        """tids of p's LWPs that have not begun to exit, lowest first."""
+        return sorted(int(t) for t, lp in p["lwps"].items() if lp["exit"] is None)
+
+    # ------------------------------------------------------------------ boot
+    def _boot(self):
+        """Rules 1-3: proc0 (swapper) and init (pid 1), nprocs 2, init's static node."""
+        root = self.root
+        p0 = self._new_proc(0, "swapper", 0, uid=0, pgid=0, node=None)
+        p0["state"] = "SACTIVE"
+        p0["lwps"]["0"] = self._new_lwp(0)
+        p0["nthreads"], p0["lasttid"] = 1, 0
+        p0["leader"] = 0
+        root["procs"]["0"] = p0
+        init = self._new_proc(1, "init", 0, uid=0, pgid=1, node=None)
+        init["state"] = "SACTIVE"
+        init["lwps"]["0"] = self._new_lwp(0)
+        init["nthreads"], init["lasttid"] = 1, 0
+        if self.profile == "reaper":
+            init["flags"] = ["P_MAYBETHREADED"]       # lwp_fork, F000:735
+        root["procs"]["1"] = init
+        p0["children"] = [1]
+        self.priv["nextpid"] = 2
+        root["nprocs"] = 2
+        root["uidcount"] = {"0": 2}
+        if self.profile == "reaper":
+            self.reaper_init(init, boot=True)
+        self.doc.take()
+
+    def _new_proc(self, pid, name, ppid, uid, pgid, node):
+        sigacts = self.priv["nextsigacts"]
+        self.priv["nextsigacts"] += 1
+        return {
+            "pid": pid, "name": name, "ppid": ppid, "state": "SIDL", "uid": uid,
+            "pgid": pgid, "flags": [], "children": [], "lwps": {}, "nthreads": 0,
+            "lasttid": -1, "reaper": None, "xstat": None, "sigparent": "SIGCHLD",
+            "blocked": None, "node": node, "leader": pid, "peers": None,
+            "sigacts": sigacts, "lock": 0, "siglist": [], "oppid": 0,
+        }
+
+    @staticmethod
+    def _new_lwp(tid):
+        return {"tid": tid, "state": "LSRUN", "exit": None, "blocked": None, "mpflags": []}
+
+    # ------------------------------------------------------------------ events
+    def begin(self, actor, kind, seed, summary=""):
+        """Open an event; the handler fills in kind, seed, summary and result."""
+        self.event = {"seq": None, "actor": actor, "name": None, "kind": kind,
+                      "summary": summary, "seed": seed, "step": None, "result": None,
+                      "violation": None}
+
+    def note(self, kind, seed, summary):
+        """Name what the current event does (the kernel function and its seed lines).
+
+        When one event runs through several phases (`goto`), the first visible phase
+        names the event and later ones add to its summary."""
+        ev = self.event
+        if ev.get("named"):
+            ev["summary"] += "; " + summary
+            return
+        ev["kind"], ev["seed"], ev["summary"], ev["named"] = kind, seed, summary, True
+
+    def goto(self, key, frame, pc):
+        """Continue at `pc` within the same event (a phase with nothing visible to do)."""
+        frame["pc"] = pc
+        return getattr(self, pc)(key, frame)
+
+    def finish(self):
+        """Close the event: bump seq, collect its patch and check the invariants."""
+        root = self.root
+        if root["seq"] >= MAX_EVENTS:
+            raise LimitExceeded(f"event limit reached ({MAX_EVENTS} events)")
+        self.doc.set(root, "", "seq", root["seq"] + 1)
+        ev = self.event
+        ev.pop("named", None)
+        ev["seq"] = root["seq"]
+        actor = ev["actor"]
+        if actor == "kernel":
+            ev["name"] = "kernel"
+        else:
+            pid, tid = actor
+            ev["name"] = self.name_of(pid, tid) if self.proc(pid) else f"{pid}.{tid}"
+            ev["actor"] = f"{pid}/{tid}"
+        ops, inv, touched = self.doc.take()
+        ev["ops"], ev["inverse"] = ops, inv
+        self.event = None
+        out = [ev]
+        if self.check:
+            problems = self.check_incremental(touched)
+            if problems:
+                out.append(self._violation_event(problems))
+        return out
+
+    def _violation_event(self, problems):
+        """A violated invariant is an event of its own, never a crash."""
+        root = self.root
+        self.doc.set(root, "", "seq", root["seq"] + 1)
+        ops, inv, _ = self.doc.take()
+        msg = "; ".join(problems)
+        log.warning("invariant violated at seq %d: %s", root["seq"], msg)
+        return {"seq": root["seq"], "actor": "kernel", "name": "kernel", "kind": "violation",
+                "summary": "invariant violated: " + msg, "seed": "", "step": None,
+                "result": None, "violation": msg, "ops": ops, "inverse": inv}
+
+    # ------------------------------------------------------------------ scheduling
+    def enqueue(self, key):
+        """Make an action runnable; ties are broken by arrival (a counter), as in SimPy."""
+        runq = self.priv["runq"]
+        if key not in runq and key != self.priv["current"]:
+            self.priv["counter"] += 1
+            runq.append(key)
+
+    def wakeup(self, chan):
+        """wakeup(chan): every sleeper on chan becomes runnable and will re-check."""
+        sleepers = self.priv["sleepq"].pop(chan, None)
+        if not sleepers:
+            return 0
+        for key in sleepers:
+            if key != TASK:
+                pid, tid = key
+                self.priv["frames"][key]["wchan"] = None
+                self.lset(pid, tid, "state", "LSRUN")
+                self.lset(pid, tid, "blocked", None)
+                self._refresh_blocked(pid)
+            self.enqueue(key)
+        return len(sleepers)
+
+    def tsleep(self, key, chan, reason, pc):
+        """Put the acting LWP to sleep on chan; `pc` runs when it is woken."""
+        self.priv["sleepq"].setdefault(chan, []).append(key)
+        if key == TASK:
+            self.priv["task"]["pc"] = pc
+            self.priv["task"]["blocked"] = reason
+            return SLEEP
+        frame = self.priv["frames"][key]
+        frame["pc"] = pc
+        frame["wchan"] = reason
+        pid, tid = key
+        self.lset(pid, tid, "state", "LSSLEEP")
+        self.lset(pid, tid, "blocked", reason)
+        self._refresh_blocked(pid)
+        return SLEEP
+
+    def unsleep(self, key):
+        """Take key off whatever sleep queue holds it (an interrupted sleep)."""
+        for chan, keys in list(self.priv["sleepq"].items()):
+            if key in keys:
+                keys.remove(key)
+                if not keys:
+                    del self.priv["sleepq"][chan]
+                return chan
+        return None
+
+    def _refresh_blocked(self, pid):
+        """A process's `blocked` is that of its first blocked LWP (contract)."""
+        p = self.proc(pid)
+        if p is None:
+            return
+        reason = None
+        for t in sorted(p["lwps"], key=int):
+            if p["lwps"][t]["blocked"]:
+                reason = p["lwps"][t]["blocked"]
+                break
+        self.pset(p, "blocked", reason)
+
+    def runnable(self):
+        """Actions that could run next, in the deterministic order (current first)."""
+        cur = self.priv["current"]
+        keys = [cur] if cur is not None else []
+        keys.extend(k for k in self.priv["runq"] if self._can_run(k))
+        return keys
+
+    def _can_run(self, key):
+        if key == TASK:
+            return True
+        p = self.proc(key[0])
+        frame = self.priv["frames"].get(key)
+        # A stopped process's threads do not run, except to die (SIGKILL continues it).
+        return p is not None and (p["state"] != "SSTOP" or (frame and frame.get("dying")))
+
+    def step(self):
+        """Run the next runnable action as one event; None when the kernel is quiescent."""
+        cur = self.priv["current"]
+        if cur is not None:
+            return self.run_action(cur)
+        runq = self.priv["runq"]
+        while runq:
+            key = runq.popleft()
+            if self._can_run(key):
+                return self.run_action(key)
+            self.priv["parked"].append(key)
+        return None
+
+    def run_action(self, key):
+        """Run one action: the task, or an LWP's continuation at its pc.  Returns events."""
+        runq = self.priv["runq"]
+        if key in runq:
+            runq.remove(key)
+        if key == TASK:
+            self.begin("kernel", "reaplwps", "E003:1124-1144")
+            outcome = self.reaplwps_step()
+        else:
+            frame = self.priv["frames"][key]
+            self.begin(key, frame["pc"], "")
+            self.event["step"] = frame.get("origin")
+            outcome = getattr(self, frame["pc"])(key, frame)
+        self.priv["current"] = key if outcome == CONT else None
+        return self.finish()
+
+    def start_syscall(self, key, step, call, **args):
+        """A scripted step: build the syscall's frame and run its first event."""
+        frame = {"call": call, "pc": call, "step": step, "origin": step, **args}
+        self.priv["frames"][key] = frame
+        return self.run_action(key)
+
+    def syscall_return(self, key, frame, ret=None, errno=None, status=None, info=None):
+        """The syscall of frame returns to user mode with its RESULT.
+
+        A signal posted while the LWP slept uninterruptibly (ppwait, killlwps) acts now,
+        on the way out, as the kernel's userret() would."""
+        self.record_result(frame, ret=ret, errno=errno, status=status, info=info)
+        pending = frame.get("pending")
+        if pending is not None:
+            self.priv["frames"][key] = pending
+            return CONT
+        del self.priv["frames"][key]
+        return DONE
+
+    def record_result(self, frame, ret=None, errno=None, status=None, info=None):
+        """Attach the RESULT of frame's scripted step to the current event (once)."""
+        if frame.get("step") is None:
+            return
+        self.event["result"] = {"step": frame["step"], "ret": ret, "errno": errno,
+                                "status": status, "info": info, "blocked": None}
+        frame["step"] = None
+
+    # ------------------------------------------------------------------ checkpoints
+    def snapshot(self):
+        """The whole model state as bytes (a checkpoint)."""
+        return pickle.dumps((self.doc.root, self.priv), protocol=pickle.HIGHEST_PROTOCOL)
+
+    def restore(self, blob):
+        """Return to a checkpoint taken by snapshot()."""
+        root, priv = pickle.loads(blob)
+        self.doc = Doc(root)
+        self.priv = priv
+        self.event = None
