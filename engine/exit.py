@@ -196,24 +196,23 @@ class ExitOps:
         return str(rv >> 8)
 
     def exit1_zombie(self, key, frame):
-        """proc_move_allproc_zombie: the process becomes SZOMB (E003:482-488)."""
+        """proc_move_allproc_zombie: the process becomes SZOMB (E003:482-488).
+
+        In `reaper` the same event runs 2014's `reap = reaper_exit(p)` (F000:977-1003),
+        under the same p_token, so a node is never owned by a zombie between events.
+        p's reference moves into exit1's local `reap`, counted as the exiting process's
+        hold until exit1_reaper_drop."""
         p = self.proc(key[0])
         self.pset(p, "state", "SZOMB")
         self.pset(p, "reaper", None)
-        self.note("proc_move_allproc_zombie", ref("exit1_zombie", self.profile),
-                  f"{p['name']} ({p['pid']}) is a zombie")
-        frame["pc"] = "exit1_reaper_exit" if self.profile == "reaper" else "exit1_orphans"
-        return CONT
-
-    def exit1_reaper_exit(self, key, frame):
-        """2014 exit1: reap = reaper_exit(p) (F000:977-1003).  p's reference moves into
-        exit1's local `reap`, counted as the exiting process's hold until reaper_drop."""
-        p = self.proc(key[0])
-        held, released = self.reaper_exit(p)
-        frame["reap"] = held
-        what = f"releases its own node {released}; " if released is not None else ""
-        self.note("reaper_exit", "F000:977-1003",
-                  f"{p['name']} {what}exit1 holds node {held}")
+        summary = f"{p['name']} ({p['pid']}) is a zombie"
+        if self.profile == "reaper":
+            held, released = self.reaper_exit(p)
+            frame["reap"] = held
+            if released is not None:
+                summary += f"; reaper_exit releases its node {released}"
+            summary += f"; exit1 holds node {held}"
+        self.note("proc_move_allproc_zombie", ref("exit1_zombie", self.profile), summary)
         frame["pc"] = "exit1_orphans"
         return CONT
 

@@ -307,9 +307,7 @@ class _Parser:
         if target == "any":
             pid = -1
         elif re.fullmatch(r"-?\d+", target):
-            pid = int(target)
-            if pid == -1:
-                self.fail(node, "wait4 -1 is written `wait4 any`")
+            pid = int(target)             # -1 is WAIT_ANY to the kernel too
         else:
             pid = None
             refs["pid"] = self.ref_name(node, target)
@@ -393,3 +391,42 @@ class _Parser:
                 self.fail(v, f"{name}: expected `reaped`, `alive` or a mapping")
             out.append((_line(k), name, spec))
         return out
+
+
+def make_step(index, actor, command, line=0, filename="<generated>", schedule="auto"):
+    """Build one Step from text, with the same checks as a file (random scenarios,
+    exported sessions)."""
+    parser = _Parser(filename, "")
+    parser.check_actor(line, actor, schedule)
+    call, args, refs = parser.command(line, actor, command)
+    return Step(index, line, actor, command, call, args, refs)
+
+
+def new_scenario(kernel="reaper", race="after-fix", limits=None, title="", description="",
+                 filename="<generated>", schedule="auto"):
+    """An empty Scenario to which steps are appended as they are generated."""
+    lim = {"maxproc": 1000, "nproc": None}
+    lim.update(limits or {})
+    return Scenario(filename, title, description, kernel, race, schedule, lim, [])
+
+
+def dump_scenario(sc):
+    """Scenario text for sc (steps and header; expectations are not regenerated)."""
+    import json
+    lines = []
+    if sc.title:
+        lines.append(f"title: {json.dumps(sc.title)}")
+    if sc.description:
+        lines.append(f"description: {json.dumps(sc.description)}")
+    lines.append(f"kernel: {sc.kernel}")
+    if sc.race != "after-fix":
+        lines.append(f"race: {sc.race}")
+    if sc.schedule != "auto":
+        lines.append(f"schedule: {sc.schedule}")
+    lim = {k: v for k, v in sc.limits.items() if v is not None}
+    if lim != {"maxproc": 1000}:
+        lines.append("limits: {" + ", ".join(f"{k}: {v}" for k, v in lim.items()) + "}")
+    lines.append("steps:")
+    for st in sc.steps:
+        lines.append(f"  - {st.actor}: {st.command}")
+    return "\n".join(lines) + "\n"

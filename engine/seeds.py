@@ -15,7 +15,7 @@ _REFS = {
     "lwp_fork": ("F000:664-738", "F001:579-637"),
     "start_forked_proc": ("F000:793-838", "F001:690-724"),
     "lwp_create": ("F000:186-237", "F001:191-240"),
-    "exit1_zombie": ("E2014 proc_move_allproc_zombie; E003:488", "E003:482-488"),
+    "exit1_zombie": ("E003:482-488; E2014 reaper_exit F000:977-1003", "E003:482-488"),
     "exit1_orphan": ("E2014 reparent loop; F000:1015-1084", "E003:490-517"),
     "exit1_nocldwait": ("E2014 PS_NOCLDWAIT|PS_CLDSIGIGN", "E003:531-550"),
     "exit1_signal": ("E003:552-561", "E003:552-561"),
