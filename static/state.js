@@ -1,0 +1,124 @@
+// State: the page's copy of the server's state document and the position in the run.
+// Diffs are RFC 6902 ops applied in place; a diff that does not start where we are (a gap
+// in seq) is refused, and the caller asks the server to resync.
+import { applyPatch } from './vendor/fast-json-patch/module/core.mjs';
+
+export class ExplorerState {
+  constructor() {
+    this.run = 0;          // the server's run id: messages from an older run are stale
+    this.seq = 0;          // events applied: doc is the state after event `seq`
+    this.total = 0;        // M, the number of events in the run
+    this.doc = null;       // the state document (architecture.md "State document")
+    this.events = [];      // the event log: events[i].seq === i + 1 (no ops)
+    this.edges = {};       // pid -> why its edge exists (orphan, RFNOWAIT, NOCLDWAIT)
+    this.scenario = null;  // {name, title, description, kernel, race, text, filename}
+    this.runError = null;  // a run-time error that ended the run early, {line, message}
+    this.playing = false;
+    this.speed = 2;
+    this.selected = null;  // pid whose fields the inspector shows
+  }
+
+  /** Take a snapshot message: the whole document at msg.seq. */
+  applySnapshot(msg) {
+    if (msg.full) {
+      this.scenario = msg.scenario;
+      this.events = msg.events;
+      this.runError = msg.error;
+    }
+    this.run = msg.run;
+    this.doc = msg.doc;
+    this.seq = msg.seq;
+    this.total = msg.total;
+    this.edges = { ...msg.edges };
+    this.playing = msg.playing;
+    this.speed = msg.speed;
+  }
+
+  /**
+   * Take a diff message {run, seq, from, dir, event, ops, edges}.  Returns 'stale' (an
+   * older run: ignore it), 'gap' (it does not start at our seq: resync) or 'ok'.
+   */
+  applyDiff(msg) {
+    if (msg.run !== this.run) return 'stale';
+    if (msg.from !== this.seq || !this.doc) return 'gap';
+    try {
+      applyPatch(this.doc, msg.ops, false, true);
+    } catch (err) {
+      return 'gap';  // our copy disagrees with the server's: start again from a snapshot
+    }
+    this.seq = msg.seq;
+    this.total = msg.total;
+    this.playing = msg.playing;
+    for (const [pid, reason] of Object.entries(msg.edges || {})) {
+      if (reason === null) delete this.edges[pid];
+      else this.edges[pid] = reason;
+    }
+    return 'ok';
+  }
+
+  /** Take a status message {seq, total, playing, speed}. */
+  applyStatus(msg) {
+    if (msg.run !== this.run) return;
+    this.playing = msg.playing;
+    this.speed = msg.speed;
+  }
+
+  /** The event that produced the current state (null at the boot state). */
+  currentEvent() {
+    return this.seq > 0 ? this.events[this.seq - 1] || null : null;
+  }
+
+  proc(pid) {
+    return this.doc?.procs?.[String(pid)] || null;
+  }
+
+  /** pid -> the reaper node it owns (sub-reaper badges). */
+  ownedReapers() {
+    const out = new Map();
+    for (const node of Object.values(this.doc?.reapers || {})) {
+      if (node.owner !== null && node.owner !== undefined) out.set(node.owner, node);
+    }
+    return out;
+  }
+}
+
+/** A seed reference ("F000:548-566") made readable: {text, title}. */
+const SEEDS = {
+  F000: ['kern_fork.c', '2014', 'seed 000: sys/kern/kern_fork.c at f0d55ae9f692 (2014-11-11)'],
+  F001: ['kern_fork.c', '2010', 'seed 001: sys/kern/kern_fork.c at 2b0bd8aa71c8 (2010-08-28)'],
+  E003: ['kern_exit.c', '2011', 'seed 003: sys/kern/kern_exit.c at 2af9d75dac79 (2011-11-28)'],
+  F004: ['kern_fork.c', '2008', 'seed 004: sys/kern/kern_fork.c v1.76 at 6b72a0c2567b (2008-05-09)'],
+  E2014: ['kern_exit.c', '2014', 'sys/kern/kern_exit.c of 2014 (exit1 at f0d55ae9f692; not a seed)'],
+};
+
+export function formatSeed(seed) {
+  if (!seed) return { text: '', title: '' };
+  const titles = [];
+  // Each reference is a seed key with optional line ranges ("F000:548-566", "E003:684, 687");
+  // words in between ("reaper_init", "reparent loop") are kept as they are.
+  const text = String(seed).replace(/\b([FE]\d{3,4})(?::([\d]+(?:-\d+)?(?:, ?\d+(?:-\d+)?)*))?/g,
+    (all, key, lines) => {
+      const known = SEEDS[key];
+      if (!known) return all;
+      titles.push(lines ? `${known[2]}, lines ${lines}` : known[2]);
+      return lines ? `${known[0]}:${lines} (${known[1]})` : `${known[0]} (${known[1]})`;
+    });
+  return { text, title: titles.join('\n') || text };
+}
+
+const SIGNAMES = { 1: 'SIGHUP', 2: 'SIGINT', 3: 'SIGQUIT', 9: 'SIGKILL', 13: 'SIGPIPE',
+  14: 'SIGALRM', 15: 'SIGTERM', 17: 'SIGSTOP', 18: 'SIGTSTP', 19: 'SIGCONT', 20: 'SIGCHLD',
+  30: 'SIGUSR1', 31: 'SIGUSR2' };
+
+export function signame(n) {
+  return SIGNAMES[n] || `signal ${n}`;
+}
+
+/** A raw wait-status word (xstat) in words: "exit 3", "killed by SIGKILL". */
+export function describeStatus(xstat) {
+  if (xstat === null || xstat === undefined) return '';
+  const low = xstat & 0x7f;
+  if (low === 0) return `exit ${(xstat >> 8) & 0xff}`;
+  if (low === 0x7f) return `stopped by ${signame((xstat >> 8) & 0xff)}`;
+  return `killed by ${signame(low)}`;
+}
