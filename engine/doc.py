@@ -21,6 +21,14 @@ def _escape(token):
     return token
 
 
+_CONTAINERS = (dict, list)
+
+
+def _c(value):
+    """copy_json with a fast path for scalars (most ops carry one)."""
+    return copy_json(value) if value.__class__ in _CONTAINERS else value
+
+
 class Doc:
     """A JSON document mutated only through recorded operations.
 
@@ -51,14 +59,14 @@ class Doc:
             return
         obj[key] = value
         p = path + "/" + _escape(key)
-        self.ops.append({"op": "replace", "path": p, "value": copy_json(value)})
-        self.inv.append({"op": "replace", "path": p, "value": copy_json(old)})
+        self.ops.append({"op": "replace", "path": p, "value": _c(value)})
+        self.inv.append({"op": "replace", "path": p, "value": _c(old)})
 
     def add(self, obj, path, key, value):
         """Add a new key to a mapping."""
         obj[key] = value
         p = path + "/" + _escape(key)
-        self.ops.append({"op": "add", "path": p, "value": copy_json(value)})
+        self.ops.append({"op": "add", "path": p, "value": _c(value)})
         self.inv.append({"op": "remove", "path": p})
 
     def remove(self, obj, path, key):
@@ -66,14 +74,14 @@ class Doc:
         old = obj.pop(key)
         p = path + "/" + _escape(key)
         self.ops.append({"op": "remove", "path": p})
-        self.inv.append({"op": "add", "path": p, "value": copy_json(old)})
+        self.inv.append({"op": "add", "path": p, "value": _c(old)})
         return old
 
     def insert(self, lst, path, index, value):
         """Insert into a list at index (LIST_INSERT_HEAD is index 0)."""
         lst.insert(index, value)
         p = f"{path}/{index}"
-        self.ops.append({"op": "add", "path": p, "value": copy_json(value)})
+        self.ops.append({"op": "add", "path": p, "value": _c(value)})
         self.inv.append({"op": "remove", "path": p})
 
     def pop(self, lst, path, index):
@@ -81,7 +89,7 @@ class Doc:
         old = lst.pop(index)
         p = f"{path}/{index}"
         self.ops.append({"op": "remove", "path": p})
-        self.inv.append({"op": "add", "path": p, "value": copy_json(old)})
+        self.inv.append({"op": "add", "path": p, "value": _c(old)})
         return old
 
 

@@ -208,7 +208,7 @@ class ExitOps:
         summary = f"{p['name']} ({p['pid']}) is a zombie"
         if self.profile == "reaper":
             held, released = self.reaper_exit(p)
-            frame["reap"] = held
+            self.set_exithold(frame, held)
             if released is not None:
                 summary += f"; reaper_exit releases its node {released}"
             summary += f"; exit1 holds node {held}"
@@ -298,7 +298,7 @@ class ExitOps:
         reap = frame.get("reap")
         if reap is None:
             return self.goto(key, frame, "exit1_signal")
-        frame["reap"] = None
+        self.set_exithold(frame, None)
         freed = self.reaper_drop(reap)
         self.note("reaper_drop", "F000:933-948",
                   f"{self.name_of(key[0])} drops its hold on node {reap}"

@@ -51,7 +51,8 @@ class Kernel(ForkOps, ExitOps, WaitOps, ReaperOps, SignalOps, InvariantOps):
         self.priv = {
             "nextpid": 0, "nextnode": 1, "nextsigacts": 0, "counter": 0,
             "runq": deque(), "current": None, "sleepq": {}, "frames": {},
-            "parked": [], "task": None, "members": {}, "initreleased": False,
+            "parked": [], "task": None, "members": {}, "nodekids": {}, "exitholds": {},
+            "initreleased": False,
         }
         self.event = None
         self._boot()

@@ -92,7 +92,12 @@ class Generator:
             actors = self.idle_actors()
             if not actors:
                 break
-            name, pid, tid = self.choice(actors)
+            # init reaps what is handed to it, as a real init does, now and then.
+            inits = [a for a in actors if a[1] == 1]
+            if inits and self.chance(0.1):
+                name, pid, tid = inits[0]
+            else:
+                name, pid, tid = self.choice(actors)
             k = self.run.kernel
             p = k.proc(pid)
             actor = name if tid == k.live_tids(p)[0] else f"{name}.{tid}"

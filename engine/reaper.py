@@ -23,7 +23,29 @@ class ReaperOps:
         return n["owner"] if n else None
 
     def _nset(self, n, key, value):
+        """Set a node field; a parent change also moves the node in the child-node index."""
+        self.doc.touched.add(("n", n["id"]))
+        if key == "parent" and n["parent"] != value:
+            kids = self.priv["nodekids"]
+            if n["parent"] is not None:
+                kids[n["parent"]].discard(n["id"])
+            if value is not None:
+                kids.setdefault(value, set()).add(n["id"])
         self.doc.set(n, "/reapers/" + str(n["id"]), key, value)
+
+    def set_exithold(self, frame, nid):
+        """exit1's local `reap` (rule 35: counted as a hold of the exiting process)."""
+        holds = self.priv["exitholds"]
+        old = frame.get("reap")
+        if old is not None:
+            holds[old] -= 1
+            if not holds[old]:
+                del holds[old]
+            self.doc.touched.add(("n", old))
+        if nid is not None:
+            holds[nid] = holds.get(nid, 0) + 1
+            self.doc.touched.add(("n", nid))
+        frame["reap"] = nid
 
     def reaper_init(self, p, boot=False):
         """A new node owned by p whose parent is p's old node (F000:953-968).
@@ -37,6 +59,9 @@ class ReaperOps:
              "refs": 2 if realinit else 1,
              "flags": ["OWNED", "REALINIT"] if realinit else ["OWNED"]}
         self.doc.add(self.root["reapers"], "/reapers", str(nid), n)
+        self.doc.touched.add(("n", nid))
+        if n["parent"] is not None:
+            self.priv["nodekids"].setdefault(n["parent"], set()).add(nid)
         self._point(p, nid)
         return nid
 
@@ -44,6 +69,7 @@ class ReaperOps:
         """p->p_reaper = nid (no reference change here), keeping `reaper` and the index."""
         members = self.priv["members"]
         old = p["node"]
+        self.doc.touched.update((("n", old), ("n", nid)))
         if old is not None and old in members:
             members[old].discard(p["pid"])
             if not members[old]:
@@ -77,6 +103,9 @@ class ReaperOps:
                 nxt = n["parent"]
                 self.doc.remove(self.root["reapers"], "/reapers", str(nid))
                 self.priv["members"].pop(nid, None)
+                self.priv["nodekids"].pop(nid, None)
+                if nxt is not None:
+                    self.priv["nodekids"][nxt].discard(nid)
                 freed.append(nid)
                 nid = nxt
             else:

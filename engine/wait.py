@@ -22,7 +22,9 @@ class WaitOps:
             return self.syscall_return(key, frame, errno="EINVAL")
         pid, options = frame["pid"], frame["options"]
         nfound = 0
-        for cpid in q["children"]:
+        # A pid > 0 can match only itself (E003:849-850: p_pgid != -pid always holds).
+        candidates = q["children"] if pid <= 0 else ([pid] if pid in q["children"] else [])
+        for cpid in candidates:
             p = self.proc(cpid)
             if pid != WAIT_ANY and p["pid"] != pid and p["pgid"] != -pid:
                 continue
