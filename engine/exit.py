@@ -6,7 +6,7 @@ exit1 runs as a chain of phases, each one event: the points where the seed sleep
 reparented orphan is an event of its own.
 """
 
-from .constants import SIGCHLD, SIGKILL, SIGNAMES
+from .constants import SIGKILL, SIGNAMES
 from .seeds import ref
 
 CONT, SLEEP, DONE, GONE = "cont", "sleep", "done", "gone"

@@ -2,7 +2,14 @@
 
 from .constants import (
     PROC_FLAG_ORDER,
-    RFCFDG, RFFDG, RFKERNELONLY, RFLINUXTHPN, RFNOWAIT, RFPPWAIT, RFPROC, RFSIGSHARE,
+    RFCFDG,
+    RFFDG,
+    RFKERNELONLY,
+    RFLINUXTHPN,
+    RFNOWAIT,
+    RFPPWAIT,
+    RFPROC,
+    RFSIGSHARE,
     RFTHREAD,
 )
 from .seeds import ref

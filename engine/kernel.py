@@ -154,7 +154,7 @@ class Kernel(ForkOps, ExitOps, WaitOps, ReaperOps, SignalOps, InvariantOps):
         root["nprocs"] = 2
         root["uidcount"] = {"0": 2}
         if self.profile == "reaper":
-            self.reaper_init(init, boot=True)
+            self.reaper_init(init)
         self.doc.take()
 
     def _new_proc(self, pid, name, ppid, uid, pgid, node):

@@ -47,14 +47,15 @@ class ReaperOps:
             self.doc.touched.add(("n", nid))
         frame["reap"] = nid
 
-    def reaper_init(self, p, boot=False):
+    def reaper_init(self, p):
         """A new node owned by p whose parent is p's old node (F000:953-968).
 
-        init's node has refs 2 and OWNED|REALINIT; any other refs 1 and OWNED.  p's
+        init's node has refs 2 and OWNED|REALINIT (also if init acquires again after a
+        release: the seed tests `p == initproc`); any other refs 1 and OWNED.  p's
         reference on its old node becomes the new node's parent link."""
         nid = self.priv["nextnode"]
         self.priv["nextnode"] += 1
-        realinit = p["pid"] == 1 and boot
+        realinit = p["pid"] == 1
         n = {"id": nid, "owner": p["pid"], "parent": p["node"],
              "refs": 2 if realinit else 1,
              "flags": ["OWNED", "REALINIT"] if realinit else ["OWNED"]}

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 class Run:
     """One scenario executing on one Kernel.  `step()` is the only primitive."""
 
-    def __init__(self, scenario, check=True, checkpoint_every=1000):
+    def __init__(self, scenario, check=True, checkpoint_every=500):
         self.scenario = scenario
         self.kernel = Kernel(scenario.kernel, scenario.race, scenario.limits["maxproc"],
                              scenario.limits["nproc"], check=check)
@@ -56,10 +56,10 @@ class Run:
 
     def _checkpoint(self, seq):
         """Keep a checkpoint; space them by the state's size so that their cost per
-        event stays flat as the tree grows (a 2.4 MB state every 24,000 events)."""
+        event stays flat as the tree grows (a 2.4 MB state every 8,000 events)."""
         blob = self.checkpoints.get(seq) or self._snapshot()
         self.checkpoints[seq] = blob
-        self.next_checkpoint = seq + max(self.every, len(blob) // 100)
+        self.next_checkpoint = seq + max(self.every, len(blob) // 300)
 
     def run(self):
         """Step to the end; returns the number of events."""
@@ -250,17 +250,18 @@ class Run:
         return pickle.dumps((self.kernel.snapshot(), self.state), pickle.HIGHEST_PROTOCOL)
 
     def jump(self, n):
-        """Put the run at event n (0 = boot): restore the nearest checkpoint at or before
-        n and replay from it.  Equal to a fresh replay to n."""
+        """Put the run at event n (0 = boot): go on from here if no checkpoint lies
+        between here and n, else restore the nearest checkpoint at or before n and
+        replay from it.  Equal to a fresh replay to n."""
         base = max(s for s in self.checkpoints if s <= n)
-        kblob, state = pickle.loads(self.checkpoints[base])
-        self.kernel.restore(kblob)
-        self.state = state
-        self.next_checkpoint = min((s for s in self.checkpoints if s > base),
-                                   default=base + self.every)
-        while self.seq < n:
-            if self.step() is None:
-                break
+        if not base <= self.seq <= n:
+            kblob, state = pickle.loads(self.checkpoints[base])
+            self.kernel.restore(kblob)
+            self.state = state
+            self.next_checkpoint = min((s for s in self.checkpoints if s > base),
+                                       default=base + self.every)
+        while self.seq < n and self.step() is not None:
+            pass
         return self.seq
 
     def back(self):

@@ -11,8 +11,15 @@ from dataclasses import dataclass, field
 import yaml
 
 from .constants import (
-    FORK_FLAGS, PROCCTL_CMDS, RACE_MODES, RFORK_FLAGS, RFPGLOCK, SIGNALS, VFORK_FLAGS,
-    WAIT_OPTIONS, W_EXITCODE,
+    FORK_FLAGS,
+    PROCCTL_CMDS,
+    RACE_MODES,
+    RFORK_FLAGS,
+    RFPGLOCK,
+    SIGNALS,
+    VFORK_FLAGS,
+    W_EXITCODE,
+    WAIT_OPTIONS,
 )
 
 MAX_STEPS = 200_000
