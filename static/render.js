@@ -49,7 +49,7 @@ export class TreeView {
     const root = this.layout(doc, state.selected);
     const nodes = root.descendants();
     const leaving = this.leavingLwps(doc);
-    if (ctx.dir === 'snapshot') this.gNodes.selectAll('g.node.exiting').interrupt().remove();
+    if (ctx.dir === 'snapshot') this.viewport.selectAll('.exiting').interrupt().remove();
 
     this.drawNodes(nodes, state, t, ctx);
     this.drawEdges(nodes, state, t, ctx);
@@ -119,7 +119,7 @@ export class TreeView {
   drawNodes(nodes, state, t, ctx) {
     const view = this;
     const reapers = state.ownedReapers();
-    const sel = this.gNodes.selectAll('g.node').data(nodes, (d) => d.id);
+    const sel = this.gNodes.selectAll('g.node:not(.exiting)').data(nodes, (d) => d.id);
 
     const entered = sel.enter().append('g')
       .attr('class', 'node')
@@ -154,13 +154,10 @@ export class TreeView {
     });
 
     // Reaped (or folded away): fade where it stands.
-    sel.exit()
+    fadeOut(sel.exit()
       .classed('exiting', true)
-      .attr('role', null).attr('aria-hidden', 'true')
-      .transition().duration(Math.max(ctx.duration, 300) * 1.4)
-      .style('opacity', 0)
-      .attr('transform', function () { return `${d3.select(this).attr('transform').split(' scale')[0]} scale(0.85)`; })
-      .remove();
+      .attr('role', null).attr('aria-hidden', 'true'), Math.max(ctx.duration, 300) * 1.4)
+      .attr('transform', function () { return `${d3.select(this).attr('transform').split(' scale')[0]} scale(0.85)`; });
   }
 
   /** Where an entering node starts: its parent's old place (a fork grows out of it). */
@@ -261,7 +258,7 @@ export class TreeView {
     const row = g.append('g').attr('class', 'lwps').attr('transform', `translate(${-W / 2 + 16},${H / 2 - 12})`);
     lwps.slice(0, MAX_LWP_MARKS).forEach((l, i) => {
       const m = row.append('g')
-        .attr('class', `lwp ${String(l.state).toLowerCase()}${l.exit ? ' exiting' : ''}${l.blocked ? ' asleep' : ''}`)
+        .attr('class', `lwp ${String(l.state).toLowerCase()}${l.exit ? ' lwp-exit' : ''}${l.blocked ? ' asleep' : ''}`)
         .attr('data-tid', l.tid)
         .attr('transform', `translate(${i * 15},0)`);
       m.append('circle').attr('r', 5.5);
@@ -274,7 +271,7 @@ export class TreeView {
 
   drawEdges(nodes, state, t, ctx) {
     const links = nodes.filter((d) => d.parent);
-    const sel = this.gEdges.selectAll('path.edge').data(links, (d) => d.id);
+    const sel = this.gEdges.selectAll('path.edge:not(.exiting)').data(links, (d) => d.id);
     const link = (s, d) => d3.linkVertical()({ source: [s.x, s.y + H / 2], target: [d.x, d.y - H / 2] });
     const cls = (d) => `edge${state.edges[d.id] ? ' why' : ''}${d.data.kind === 'more' ? ' to-more' : ''}`;
     sel.enter().append('path')
@@ -294,13 +291,13 @@ export class TreeView {
         e.transition(t).attr('d', link(d.parent, d)).style('opacity', 1);
       }
     });
-    sel.exit().transition().duration(Math.max(ctx.duration, 300)).style('opacity', 0).remove();
+    fadeOut(sel.exit(), Math.max(ctx.duration, 300));
   }
 
   /** The reason on an edge that is not a plain fork. */
   drawLabels(nodes, state, t, ctx) {
     const labelled = nodes.filter((d) => d.parent && d.data.kind === 'proc' && state.edges[d.id]);
-    const sel = this.gLabels.selectAll('g.why').data(labelled, (d) => d.id);
+    const sel = this.gLabels.selectAll('g.why:not(.exiting)').data(labelled, (d) => d.id);
     const at = (d) => `translate(${(d.parent.x + d.x) / 2},${(d.parent.y + H / 2 + d.y - H / 2) / 2})`;
     const entered = sel.enter().append('g').attr('class', 'why').style('opacity', 0);
     entered.append('rect').attr('rx', 11).attr('height', 24).attr('y', -13);
@@ -313,7 +310,7 @@ export class TreeView {
     const delay = ctx.dir === 'snapshot' ? 0 : Math.max(ctx.duration * 1.6, 250);
     entered.attr('transform', at).transition('tree').delay(delay).duration(400).style('opacity', 1);
     sel.transition(t).attr('transform', at).style('opacity', 1);
-    sel.exit().transition().duration(300).style('opacity', 0).remove();
+    fadeOut(sel.exit(), 300);
   }
 
   /** LWPs gone from a process and now on the dead-LWP list, with their on-screen place. */
@@ -359,6 +356,12 @@ export class TreeView {
   }
 }
 
+/** Fade a selection out and remove it.  Pending moves are cancelled first: d3 only removes
+ *  an element whose transitions have all ended, and a removed process must not linger. */
+function fadeOut(sel, ms) {
+  return sel.classed('exiting', true).interrupt('tree').interrupt().transition().duration(ms).style('opacity', 0).remove();
+}
+
 function translate(d) {
   return `translate(${d.x},${d.y})`;
 }
@@ -402,9 +405,8 @@ export class TrayView {
   render(state, leaving, duration) {
     const items = state.doc.deadlwps || [];
     const flying = new Set(leaving.map((l) => l.key));
-    const sel = this.list.selectAll('li').data(items, (d) => `${d.pid}/${d.tid}`);
-    sel.exit().interrupt().classed('disposed', true)
-      .transition().duration(Math.max(duration, 300) * 1.4).style('opacity', 0).remove();
+    const sel = this.list.selectAll('li:not(.exiting)').data(items, (d) => `${d.pid}/${d.tid}`);
+    fadeOut(sel.exit().classed('disposed', true), Math.max(duration, 300) * 1.4);
     const entered = sel.enter().append('li')
       .attr('data-dead-pid', (d) => d.pid)
       .attr('data-dead-tid', (d) => d.tid)
