@@ -181,7 +181,24 @@ class Generator:
         return "exec"
 
 
+    def final_expectations(self):
+        """What the run ended with, as `expect:` entries, so the file is a test too."""
+        k = self.run.kernel
+        out = []
+        for name, pid in self.run.state["names"].items():
+            p = k.proc(pid)
+            if p is None:
+                out.append((0, name, "reaped"))
+                continue
+            parent = k.proc(p["ppid"])
+            out.append((0, name, {"ppid": parent["name"] if p["ppid"] >= 1 else 0,
+                                  "state": p["state"], "nthreads": p["nthreads"]}))
+        return out
+
+
 def generate(seed, actions, kernel="reaper", fork_ratio=0.35, limits=None):
-    """A random scenario (a Scenario object) with up to `actions` steps."""
+    """A random scenario (a Scenario object, with the final state as expectations)."""
     gen = Generator(RandomPicker(seed), kernel, fork_ratio, limits)
-    return gen.generate(actions)
+    sc = gen.generate(actions)
+    sc.expect = gen.final_expectations()
+    return sc

@@ -279,6 +279,25 @@ def _show(v):
     return str(v)
 
 
+def check_scenario_file(path):
+    """`ptree check` for one file: (status, messages, summary).
+
+    status 2: bad input (one `FILE:LINE: message`); 1: failed expectations or violated
+    invariants, one `FILE:LINE: ...` message each; 0: all held."""
+    from .scenario import load_scenario_file
+    try:
+        scenario = load_scenario_file(path)
+        run, events = run_scenario(scenario)
+        failures = run.check_expectations()
+    except ScenarioError as e:
+        return 2, [str(e)], None
+    messages = [f"{path}:{ev.get('line') or 0}: invariant violated at event {ev['seq']}: "
+                f"{ev['violation']}" for ev in events if ev["violation"]]
+    messages += [f"{path}:{line}: {message}" for line, message in failures]
+    summary = f"{path}: ok ({len(scenario.steps)} steps, {len(events)} events)"
+    return (1 if messages else 0), messages, summary
+
+
 def run_scenario(scenario, check=True):
     """Run to the end and collect the event log; ScenarioError propagates."""
     run = Run(scenario, check=check)

@@ -436,4 +436,10 @@ def dump_scenario(sc):
     lines.append("steps:")
     for st in sc.steps:
         lines.append(f"  - {st.actor}: {st.command}")
+    if sc.expect:
+        lines.append("expect:")
+        for _line_no, name, spec in sc.expect:
+            if isinstance(spec, dict):
+                spec = "{" + ", ".join(f"{k}: {v}" for k, v in spec.items()) + "}"
+            lines.append(f"  {name}: {spec}")
     return "\n".join(lines) + "\n"

@@ -10,7 +10,7 @@ import json
 import sys
 
 from engine.errors import EngineError
-from engine.runner import run_scenario
+from engine.runner import check_scenario_file, run_scenario
 from engine.scenario import ScenarioError, load_scenario_file
 
 
@@ -79,30 +79,34 @@ def cmd_run(args):
 
 def check_file(path, out=sys.stdout, err=sys.stderr):
     """Run one scenario and its expectations; returns 0, 1 or 2."""
-    try:
-        scenario = load_scenario_file(path)
-        run, events = run_scenario(scenario)
-        failures = run.check_expectations()
-    except ScenarioError as e:
-        print(str(e), file=err)
-        return 2
-    worst = 0
-    for ev in events:
-        if ev["violation"]:
-            line = ev.get("line") or 0
-            print(f"{path}:{line}: invariant violated at event {ev['seq']}: {ev['violation']}",
-                  file=err)
-            worst = 1
-    for line, message in failures:
-        print(f"{path}:{line}: {message}", file=err)
-        worst = 1
-    if worst == 0:
-        print(f"{path}: ok ({len(scenario.steps)} steps, {len(events)} events)", file=out)
-    return worst
+    status, messages, summary = check_scenario_file(path)
+    for message in messages:
+        print(message, file=err)
+    if status == 0:
+        print(summary, file=out)
+    return status
 
 
 def cmd_check(args):
     return max(check_file(path) for path in args.files)
+
+
+def cmd_random(args):
+    from engine.randomgen import generate
+    from engine.scenario import dump_scenario
+    if args.actions < 1 or not 0 <= args.fork_ratio <= 1:
+        print("ptree random: --actions must be >= 1 and --fork-ratio within 0..1",
+              file=sys.stderr)
+        return 2
+    sc = generate(args.seed, args.actions, kernel=args.kernel, fork_ratio=args.fork_ratio)
+    sc.title = f"Random scenario, seed {args.seed}, {args.actions} actions ({args.kernel})"
+    text = dump_scenario(sc)
+    if args.output:
+        with open(args.output, "w") as f:
+            f.write(text)
+    else:
+        sys.stdout.write(text)
+    return 0
 
 
 def cmd_serve(args):
@@ -123,6 +127,13 @@ def build_parser():
     p = sub.add_parser("check", help="run scenarios and check their expectations")
     p.add_argument("files", nargs="+")
     p.set_defaults(func=cmd_check)
+    p = sub.add_parser("random", help="write a random valid scenario (same seed, same file)")
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--actions", type=int, required=True)
+    p.add_argument("--fork-ratio", type=float, default=0.35)
+    p.add_argument("--kernel", choices=("reaper", "classic"), default="reaper")
+    p.add_argument("-o", "--output", help="write to this file instead of stdout")
+    p.set_defaults(func=cmd_random)
     p = sub.add_parser("serve", help="serve the web explorer")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=5000)
