@@ -338,7 +338,8 @@ class ExitOps:
             lwp = self.doc.remove(p["lwps"], self.ppath(p) + "/lwps", str(tid))
             self._refresh_blocked(pid)
             self.doc.insert(self.root["deadlwps"], "/deadlwps", 0,
-                            {"pid": pid, "tid": tid, "exit": lwp["exit"]})
+                            {"pid": pid, "tid": tid, "exit": lwp["exit"],
+                             "tdflags": lwp["tdflags"], "td_refs": lwp["td_refs"]})
             self.taskqueue_enqueue()
         self.pset(p, "nthreads", p["nthreads"] - 1)
         where = "stays in the tree for wait4" if master else "goes on the dead-LWP list"
@@ -354,14 +355,39 @@ class ExitOps:
         """cpu_lwp_exit -> cpu_thread_exit: TDF_EXITING is set while the thread is still
         on its CPU (E003:684, 687-693)."""
         self.lset(*key, "exit", "EXITING")
+        self.lset(*key, "tdflags", ["TDF_RUNNING", "TDF_EXITING"])
         self.note("cpu_thread_exit", "E003:684, 687-693",
                   f"{self.name_of(*key)}: TDF_EXITING set, still on its CPU")
+        frame["pc"] = "lwkt_switch"
+        return CONT
+
+    def lwkt_preempt(self, key, frame):
+        """Choice mode only: the exiting thread's final switch is preempted.  TDF_RUNNING
+        is briefly clear (E003:727-731) and the preempting thread holds a reference on it
+        (td_refs) until it switches back."""
+        self.lset(*key, "tdflags", ["TDF_EXITING"])
+        self.lset(*key, "td_refs", 1)
+        frame["preempted"] = True
+        self.note("lwkt_preempt", "E003:724-731",
+                  f"{self.name_of(*key)}'s final switch is preempted: TDF_RUNNING briefly "
+                  "clear, td_refs 1")
+        frame["pc"] = "lwkt_preempt_done"
+        return CONT
+
+    def lwkt_preempt_done(self, key, frame):
+        """The preemption ends: the exiting thread runs again to finish its switch."""
+        self.lset(*key, "tdflags", ["TDF_RUNNING", "TDF_EXITING"])
+        self.lset(*key, "td_refs", 0)
+        self.note("lwkt_preempt", "E003:724-731",
+                  f"{self.name_of(*key)} resumes its final switch (TDF_RUNNING, td_refs 0)")
+        self.wakeup(("lwp",) + tuple(key))
         frame["pc"] = "lwkt_switch"
         return CONT
 
     def lwkt_switch(self, key, frame):
         """The final switch-out: the thread is dead and may now be disposed."""
         self.lset(*key, "exit", "SWITCHED_OUT")
+        self.lset(*key, "tdflags", ["TDF_EXITING"])
         self.note("lwkt_switch", "E003:724-742",
                   f"{self.name_of(*key)} switches out for the last time")
         del self.priv["frames"][key]
@@ -376,8 +402,8 @@ class ExitOps:
             self.enqueue(TASK)
 
     def reaplwps_step(self):
-        """One iteration of reaplwps/reaplwp (E003:1124-1144): take the first dead LWP,
-        lwp_wait until it has switched out, then lwp_dispose it."""
+        """One scheduling step of reaplwps (E003:1124-1144): take the first dead LWP and
+        reaplwp it: lwp_wait until it may be freed, then lwp_dispose."""
         task = self.priv["task"]
         task["blocked"] = None
         if task["lp"] is None:
@@ -388,32 +414,80 @@ class ExitOps:
                 return DONE
             task["lp"] = (dead[0]["pid"], dead[0]["tid"])
         pid, tid = task["lp"]
-        if not self.lwp_wait(pid, tid):
-            self.note("lwp_wait", "E003:698-747",
-                      f"lwp_wait: {self.name_of(pid, tid)} has not switched out; retry")
-            return self.tsleep(TASK, ("lwp", pid, tid), "lwpreap", "reaplwps")
-        self.lwp_dispose(pid, tid)
+        outcome = self.reaplwp(TASK, task, pid, tid, "reaplwps", "reaplwps")
+        if outcome != "disposed":
+            return outcome
         task["lp"] = None
-        self.note("lwp_dispose", "E003:1138-1144, 753-773",
-                  f"reaplwps: {self.name_of(pid, tid)} disposed")
         if self.root["deadlwps"]:
             return CONT
         self.priv["task"] = None
         return DONE
 
-    def lwp_wait(self, pid, tid):
-        """After the fix (E003:698-747): true only when, in one pass, the LWP is
-        unreferenced, TDF_EXITING is set and it no longer runs (switched out)."""
-        return self.lwp_exit_state(pid, tid) == "SWITCHED_OUT"
+    def lwp_entry(self, pid, tid):
+        """The dict holding an exiting LWP's thread state (tree or dead-LWP list)."""
+        lp = self.lwp(pid, tid)
+        if lp is not None:
+            return lp
+        for d in self.root["deadlwps"]:
+            if d["pid"] == pid and d["tid"] == tid:
+                return d
+        return None
 
-    def lwp_dispose(self, pid, tid):
+    def reaplwp(self, actor, holder, pid, tid, pc, by):
+        """One scheduling step of `while (lwp_wait(lp) == 0) ...; lwp_dispose(lp)`.
+
+        after-fix (E003:698-747): one pass checks that the thread is unreferenced
+        (td_refs 0), has TDF_EXITING and no longer runs; any unmet condition sleeps and
+        the caller re-checks all of them.  before-fix (kernel-semantics rule 40, the
+        parent of 2af9d75dac79): lwkt_wait_free waits for td_refs == 0 (sleeping in
+        "tdreap"), and only then, at another moment, the flags are looked at; so the two
+        observations can straddle a preemption of the thread's final switch.
+        Returns "disposed", or the outcome of a sleep or of a step that goes on."""
+        e = self.lwp_entry(pid, tid)
+        name = self.name_of(pid, tid)
+        chan = ("lwp", pid, tid)
+        ready = e["tdflags"] == ["TDF_EXITING"]          # TDF_EXITING, not running
+        if self.race == "after-fix":
+            if e["td_refs"] or not ready:
+                self.note("lwp_wait", "E003:698-747",
+                          f"lwp_wait({name}): still referenced or on its CPU; retry")
+                return self.tsleep(actor, chan, "lwpwait2", pc)
+            self.note("lwp_dispose", "E003:1138-1144, 753-773", f"{by}: {name} disposed")
+            self.lwp_dispose(pid, tid, by)
+            return "disposed"
+        if holder.get("stage") != "flags":
+            if e["td_refs"]:
+                self.note("lwkt_wait_free", "rule 40 (pre-fix lwp_wait)",
+                          f"lwkt_wait_free({name}): td_refs {e['td_refs']}, sleeps tdreap")
+                return self.tsleep(actor, chan, "tdreap", pc)
+            holder["stage"] = "flags"
+            self.note("lwkt_wait_free", "rule 40 (pre-fix lwp_wait)",
+                      f"lwkt_wait_free({name}): td_refs 0")
+            return CONT
+        holder["stage"] = None
+        if not ready:
+            self.note("lwp_wait", "rule 40 (pre-fix lwp_wait)",
+                      f"lwp_wait({name}): flags {'|'.join(e['tdflags'])}: not yet; lwpreap")
+            return self.tsleep(actor, chan, "lwpreap", pc)
+        self.note("lwp_dispose", "rule 40 (pre-fix reaplwp)",
+                  f"{by}: lwp_wait({name}) sees only TDF_EXITING; disposed")
+        self.lwp_dispose(pid, tid, by)
+        return "disposed"
+
+    def lwp_dispose(self, pid, tid, by):
         """Free a dead LWP (E003:753-773): off the dead list or tree, PRELE the process.
 
-        Disposing an LWP that is still on its CPU is the use-after-free of rule 40."""
-        state = self.lwp_exit_state(pid, tid)
-        if state != "SWITCHED_OUT":
+        Disposing an LWP that has not switched out is the use-after-free of rule 40: the
+        invariant check reports it, naming the LWP and the reaper that freed it."""
+        e = self.lwp_entry(pid, tid)
+        if e["exit"] != "SWITCHED_OUT":
             self.priv.setdefault("uaf", []).append(
-                f"LWP {self.name_of(pid, tid)} disposed while {state} (still running)")
+                f"use-after-free: LWP {self.name_of(pid, tid)} disposed by {by} while still "
+                f"running ({e['exit']}, {'|'.join(e['tdflags']) or 'no flags'}, "
+                f"td_refs {e['td_refs']})")
+            frames = self.priv["frames"]
+            if (pid, tid) in frames:            # the freed thread runs on: mark it
+                frames[(pid, tid)]["freed"] = True
         dl = self.root["deadlwps"]
         for i, d in enumerate(dl):
             if d["pid"] == pid and d["tid"] == tid:

@@ -52,7 +52,7 @@ class Kernel(ForkOps, ExitOps, WaitOps, ReaperOps, SignalOps, InvariantOps):
             "nextpid": 0, "nextnode": 1, "nextsigacts": 0, "counter": 0,
             "runq": deque(), "current": None, "sleepq": {}, "frames": {},
             "parked": [], "task": None, "members": {}, "nodekids": {}, "exitholds": {},
-            "initreleased": False,
+            "initreleased": False, "choice": False,
         }
         self.event = None
         self._boot()
@@ -95,16 +95,6 @@ class Kernel(ForkOps, ExitOps, WaitOps, ReaperOps, SignalOps, InvariantOps):
             if d["pid"] == pid and d["tid"] == tid:
                 self.doc.set(d, f"/deadlwps/{i}", key, value)
                 return
-
-    def lwp_exit_state(self, pid, tid):
-        """An LWP's exit state wherever it lives (tree or dead list); None if gone."""
-        lp = self.lwp(pid, tid)
-        if lp is not None:
-            return lp["exit"]
-        for d in self.root["deadlwps"]:
-            if d["pid"] == pid and d["tid"] == tid:
-                return d["exit"]
-        return None
 
     def flag_on(self, p, flag):
         if flag not in p["flags"]:
@@ -170,7 +160,8 @@ class Kernel(ForkOps, ExitOps, WaitOps, ReaperOps, SignalOps, InvariantOps):
 
     @staticmethod
     def _new_lwp(tid):
-        return {"tid": tid, "state": "LSRUN", "exit": None, "blocked": None, "mpflags": []}
+        return {"tid": tid, "state": "LSRUN", "exit": None, "blocked": None, "mpflags": [],
+                "tdflags": ["TDF_RUNNING"], "td_refs": 0}
 
     # ------------------------------------------------------------------ events
     def begin(self, actor, kind, seed, summary=""):
@@ -227,7 +218,7 @@ class Kernel(ForkOps, ExitOps, WaitOps, ReaperOps, SignalOps, InvariantOps):
         self.doc.set(root, "", "seq", root["seq"] + 1)
         ops, inv, _ = self.doc.take()
         msg = "; ".join(problems)
-        log.warning("invariant violated at seq %d: %s", root["seq"], msg)
+        log.info("invariant violated at seq %d: %s", root["seq"], msg)
         return {"seq": root["seq"], "actor": "kernel", "name": "kernel", "kind": "violation",
                 "summary": "invariant violated: " + msg, "seed": "", "step": None,
                 "result": None, "violation": msg, "ops": ops, "inverse": inv}
@@ -321,8 +312,12 @@ class Kernel(ForkOps, ExitOps, WaitOps, ReaperOps, SignalOps, InvariantOps):
             self.priv["parked"].append(key)
         return None
 
-    def run_action(self, key):
-        """Run one action: the task, or an LWP's continuation at its pc.  Returns events."""
+    def run_action(self, key, work=None):
+        """Run one action: the task, or an LWP's continuation at its pc (or at `work`,
+        one of works(key), in choice mode).  Returns the events it made.
+
+        In the auto schedule a continuing LWP keeps its CPU (it runs next); in choice
+        mode it goes back among the runnable actions, so anything may come in between."""
         runq = self.priv["runq"]
         if key in runq:
             runq.remove(key)
@@ -331,11 +326,57 @@ class Kernel(ForkOps, ExitOps, WaitOps, ReaperOps, SignalOps, InvariantOps):
             outcome = self.reaplwps_step()
         else:
             frame = self.priv["frames"][key]
+            if work is not None:
+                frame["pc"] = work
             self.begin(key, frame["pc"], "")
             self.event["step"] = frame.get("origin")
             outcome = getattr(self, frame["pc"])(key, frame)
-        self.priv["current"] = key if outcome == CONT else None
+        if outcome == CONT and self.priv["choice"]:
+            self.priv["current"] = None
+            self.enqueue(key)
+        else:
+            self.priv["current"] = key if outcome == CONT else None
         return self.finish()
+
+    # ------------------------------------------------------------------ choice mode
+    def works(self, key):
+        """What runnable action `key` can do next (choice mode): usually one pc; an
+        exiting thread about to switch out may instead be preempted first (once)."""
+        if key == TASK:
+            return [self.task_work()]
+        frame = self.priv["frames"][key]
+        if (frame["pc"] == "lwkt_switch" and self.priv["choice"]
+                and not frame.get("preempted")):
+            return ["lwkt_switch", "lwkt_preempt"]
+        return [frame["pc"]]
+
+    def task_work(self):
+        """The dead-LWP task's next work, named as a trace writes it."""
+        task = self.priv["task"]
+        if task["lp"] is None and not self.root["deadlwps"]:
+            return "reaplwps"
+        if self.race == "before-fix" and task.get("stage") != "flags":
+            return "lwkt_wait_free"
+        return "lwp_dispose"
+
+    def target(self, key):
+        """The `kernel: WORK TARGET` target of a runnable action: NAME.TID of the LWP
+        (for the task, of the dead LWP it works on), or '' when there is none."""
+        if key == TASK:
+            task = self.priv["task"]
+            lp = task["lp"] or ((self.root["deadlwps"][0]["pid"], self.root["deadlwps"][0]["tid"])
+                                if self.root["deadlwps"] else None)
+            return self.name_of(*lp) if lp else ""
+        return self.name_of(*key)
+
+    def kernel_choices(self):
+        """[(key, work, 'kernel: WORK TARGET')] for every runnable action, in order."""
+        out = []
+        for key in self.runnable():
+            tgt = self.target(key)
+            for work in self.works(key):
+                out.append((key, work, f"kernel: {work} {tgt}".rstrip()))
+        return out
 
     def start_syscall(self, key, step, call, **args):
         """A scripted step: build the syscall's frame and run its first event."""

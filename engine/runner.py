@@ -3,8 +3,17 @@ time travel (checkpoints every K events; `jump(n)` restores one and replays).
 
 Scheduling (architecture.md, contract): after each scripted step, all kernel work it made
 runnable runs to quiescence, each action its own event, before the next scripted step.
+
+Two choice modes share one mechanism (kernel.priv['choice']): a file under
+`schedule: choice` takes exactly one action per step, kernel work included, and nothing
+else runs; an *interactive* run (the explorer, `ptree explore`) lists the actions that
+could go next (`choices()`: runnable kernel work, and each actor's next scripted step in
+its own order) and takes the one the caller picks (`choose()`).  The actions taken are
+kept as a trace that `export_text()` writes as a `schedule: choice` file.
 """
 
+import hashlib
+import json
 import logging
 import pickle
 from collections import deque
@@ -20,11 +29,22 @@ log = logging.getLogger(__name__)
 class Run:
     """One scenario executing on one Kernel.  `step()` is the only primitive."""
 
-    def __init__(self, scenario, check=True, checkpoint_every=500):
+    def __init__(self, scenario, check=True, checkpoint_every=500, interactive=False):
         self.scenario = scenario
         self.kernel = Kernel(scenario.kernel, scenario.race, scenario.limits["maxproc"],
                              scenario.limits["nproc"], check=check)
-        self.state = {"pos": 0, "names": {}, "pending": deque(), "results": {}}
+        self.interactive = interactive
+        self.kernel.priv["choice"] = interactive or scenario.schedule == "choice"
+        queues = {}
+        if interactive:
+            for st in scenario.steps:
+                if st.call == "kernel":
+                    raise ScenarioError(scenario.filename, st.line,
+                                        "an interactive run chooses kernel work itself: "
+                                        "`kernel:` steps belong to schedule: choice files")
+                queues.setdefault(st.actor, []).append(st.index)
+        self.state = {"pos": 0, "names": {}, "pending": deque(), "results": {},
+                      "queues": queues, "trace": [], "started": []}
         self.every = checkpoint_every
         self.checkpoints = {0: self._snapshot()}
         self.next_checkpoint = checkpoint_every
@@ -38,15 +58,22 @@ class Run:
         """Apply the next event and return it; None when the scenario has ended."""
         st = self.state
         if not st["pending"]:
+            if self.interactive:
+                return None                      # nothing runs but what choose() takes
             try:
-                evs = self.kernel.step()
-                if evs is None:
-                    if st["pos"] >= len(self.scenario.steps):
-                        return None
-                    evs = self._start(self.scenario.steps[st["pos"]])
-                    st["pos"] += 1
+                if self.kernel.priv["choice"]:
+                    evs = self._next_choice_step()
+                else:
+                    evs = self.kernel.step()
+                    if evs is None:
+                        if st["pos"] >= len(self.scenario.steps):
+                            return None
+                        evs = self._start(self.scenario.steps[st["pos"]])
+                        st["pos"] += 1
             except EngineError as e:
                 raise self._error(e) from None
+            if evs is None:
+                return None
             st["pending"].extend(evs)
         ev = st["pending"].popleft()
         self._absorb(ev)
@@ -111,6 +138,8 @@ class Run:
             self._fail(step, f"{base} has been reaped and cannot act")
         if p["state"] == "SZOMB":
             self._fail(step, f"{base} is a zombie and cannot act")
+        if p["state"] == "SIDL":
+            self._fail(step, f"{base} is still being created (SIDL) and cannot act yet")
         if p["state"] == "SSTOP":
             self._fail(step, f"{base} is stopped (SIGSTOP) and cannot act until SIGCONT")
         if tid:
@@ -129,6 +158,91 @@ class Run:
             self._fail(step, f"{base}.{tid} is blocked ({why}) and cannot take a step")
         return pid, tid
 
+    def _next_choice_step(self):
+        """schedule: choice: the next step is the one action that runs."""
+        st = self.state
+        if st["pos"] >= len(self.scenario.steps):
+            return None
+        step = self.scenario.steps[st["pos"]]
+        st["pos"] += 1
+        if step.call != "kernel":
+            st["trace"].append(f"{step.actor}: {step.command}")
+            return self._start(step)
+        label = "kernel: " + " ".join(step.command.split())
+        for key, work, text in self.kernel.kernel_choices():
+            if text == label:
+                st["trace"].append(label)
+                return self.kernel.run_action(key, work)
+        runnable = "; ".join(t for _, _, t in self.kernel.kernel_choices()) or "none"
+        self._fail(step, f"`{label}` is not runnable now (runnable kernel work: {runnable})")
+
+    # ------------------------------------------------------------------ interactive
+    def choices(self):
+        """What could run next: [{'label', 'kind', 'ref'}], kernel work first (in its
+        arrival order), then each actor's next scripted step (in file order)."""
+        out = [{"label": text, "kind": "kernel", "ref": (key, work)}
+               for key, work, text in self.kernel.kernel_choices()]
+        steps = self.scenario.steps
+        heads = sorted(q[0] for q in self.state["queues"].values() if q)
+        for idx in heads:
+            step = steps[idx - 1]
+            if self._enabled(step):
+                out.append({"label": f"{step.actor}: {step.command}", "kind": "step",
+                            "ref": idx})
+        return out
+
+    def _enabled(self, step):
+        try:
+            key = self.actor_key(step)
+            for name in step.refs.values():
+                self.pid_of(step, name)
+        except ScenarioError:
+            return False
+        if step.call == "fork1" and step.args.get("name") in self.state["names"]:
+            return False
+        return not self._panics(step, key)
+
+    def choose(self, choice):
+        """Take one of choices() (a dict from it, or its label); returns its events."""
+        if isinstance(choice, str):
+            found = [c for c in self.choices() if c["label"] == choice]
+            if not found:
+                raise EngineError(f"{choice!r} cannot run now")
+            choice = found[0]
+        st = self.state
+        st["trace"].append(choice["label"])
+        if choice["kind"] == "kernel":
+            evs = self.kernel.run_action(*choice["ref"])
+        else:
+            step = self.scenario.steps[choice["ref"] - 1]
+            st["queues"][step.actor].pop(0)
+            st["pos"] = max(st["pos"], step.index)
+            evs = self._start(step)
+        for ev in evs:
+            self._absorb(ev)
+        return evs
+
+    def export_text(self):
+        """The run so far as a scenario file: under `schedule: choice` (every action,
+        kernel work included) when choices were made, else the scripted steps taken."""
+        from .scenario import dump_scenario, make_step, new_scenario
+        sc = self.scenario
+        choice = self.kernel.priv["choice"]
+        out = new_scenario(sc.kernel, sc.race, sc.limits, sc.title, sc.description,
+                           schedule="choice" if choice else "auto")
+        lines = self.state["trace"] if choice else [
+            f"{st.actor}: {st.command}" for st in sc.steps[:self.state["pos"]]]
+        for i, text in enumerate(lines, 1):
+            actor, _, command = text.partition(": ")
+            out.steps.append(make_step(i, actor, command, schedule=out.schedule))
+        return dump_scenario(out)
+
+    def _panics(self, step, key):
+        """Would this step panic the kernel (init exiting)?"""
+        return key[0] == 1 and (step.call == "exit1" or (
+            step.call == "extexit" and (step.args["who"] == "proc"
+                                        or self.kernel.proc(1)["nthreads"] <= 1)))
+
     def _start(self, step):
         """Resolve names, refuse what would panic, and start the step's syscall."""
         if step.call == "kernel":
@@ -139,12 +253,10 @@ class Run:
             args[arg] = self.pid_of(step, name)
         if step.call == "fork1" and args.get("name") in self.state["names"]:
             self._fail(step, f"name {args['name']!r} is already in use")
-        k = self.kernel
-        if key[0] == 1 and (step.call == "exit1" or (
-                step.call == "extexit" and (args["who"] == "proc"
-                                            or k.proc(1)["nthreads"] <= 1))):
+        if self._panics(step, key):
             raise Panic("Going nowhere without my init!")
-        return k.start_syscall(key, step.index, step.call, **args)
+        self.state["started"].append(step.index)
+        return self.kernel.start_syscall(key, step.index, step.call, **args)
 
     # ------------------------------------------------------------------ results
     def results(self):
@@ -152,7 +264,10 @@ class Run:
         out = []
         frames_by_step = {f.get("step"): (key, f) for key, f in self.kernel.priv["frames"].items()
                           if f.get("step") is not None}
-        for step in self.scenario.steps[:self.state["pos"]]:
+        taken = (sorted(self.state["started"]) if self.interactive
+                 else range(1, self.state["pos"] + 1))
+        for index in taken:
+            step = self.scenario.steps[index - 1]
             res = self.state["results"].get(step.index)
             if res is None:
                 blocked = None
@@ -244,6 +359,35 @@ class Run:
             if want != have:
                 out.append(f"expected {key} {_show(want)}, got {_show(have)}")
         return out
+
+    # ------------------------------------------------------------------ exploration
+    def save(self):
+        """The whole run state as bytes (for exploring choices)."""
+        return self._snapshot()
+
+    def load(self, blob):
+        kblob, state = pickle.loads(blob)
+        self.kernel.restore(kblob)
+        self.state = state
+
+    def state_key(self):
+        """A digest of everything that decides what can happen next: the state document
+        (without seq), the continuations, queues and sleepers, the names, the RESULTs
+        and each actor's remaining steps.  Counters that only order things are left out,
+        as are indexes derived from the document."""
+        k = self.kernel
+        priv = k.priv
+        doc = {key: v for key, v in k.root.items() if key != "seq"}
+        frames = {f"{p}/{t}": {n: v for n, v in f.items() if n != "origin"}
+                  for (p, t), f in priv["frames"].items()}
+        sleepq = {repr(c): sorted(map(repr, keys)) for c, keys in priv["sleepq"].items()}
+        st = self.state
+        blob = json.dumps(
+            [doc, frames, sleepq, sorted(map(repr, priv["runq"])), repr(priv["current"]),
+             priv["task"], priv["nextpid"], priv["nextnode"], priv["nextsigacts"],
+             sorted(map(repr, priv["parked"])), st["names"], st["results"], st["queues"]],
+            sort_keys=True, default=repr, separators=(",", ":"))
+        return hashlib.blake2b(blob.encode(), digest_size=16).digest()
 
     # ------------------------------------------------------------------ time travel
     def _snapshot(self):

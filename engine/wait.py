@@ -68,15 +68,11 @@ class WaitOps:
                       f"zombie {p['name']} still has {p['nthreads']} thread(s): lwpzomb")
             return self.tsleep(key, ("nthreads", p["pid"]), "lwpzomb", "kern_wait_zomb")
         if p["lwps"]:
+            # E003:889-892: reap the LWPs left in the tree (the master) with reaplwp.
             tid = min(int(t) for t in p["lwps"])
-            if not self.lwp_wait(p["pid"], tid):
-                self.note("lwp_wait", "E003:698-747",
-                          f"lwp_wait: {p['name']}.{tid} has not switched out; retry")
-                return self.tsleep(key, ("lwp", p["pid"], tid), "lwpwait", "kern_wait_zomb")
-            self.lwp_dispose(p["pid"], tid)
-            self.note("lwp_dispose", "E003:889-893",
-                      f"wait4 reaps LWP {p['name']}.{tid} left in the tree")
-            return CONT
+            outcome = self.reaplwp(key, frame, p["pid"], tid, "kern_wait_zomb",
+                                   f"{self.name_of(key[0])}'s wait4")
+            return CONT if outcome == "disposed" else outcome
         if p["lock"] > 0:
             self.note("kern_wait", "E003:906-907",
                       f"{p['name']} still held by {p['lock']} dead LWP(s): reap3")

@@ -91,6 +91,43 @@ def cmd_check(args):
     return max(check_file(path) for path in args.files)
 
 
+def cmd_explore(args):
+    from engine.explore import explore
+    try:
+        scenario = load_scenario_file(args.file)
+        if scenario.schedule == "choice":
+            raise ScenarioError(args.file, 1, "explore takes a scenario under schedule: auto; "
+                                              "a schedule: choice file is one interleaving")
+        if args.max_states < 1:
+            raise ScenarioError(args.file, 0, "--max-states must be at least 1")
+        result = explore(scenario, args.max_states)
+    except ScenarioError as e:
+        return _fail(e)
+    if args.json:
+        json.dump({"states": result.states, "transitions": result.transitions,
+                   "complete": result.complete, "max_states": result.max_states,
+                   "terminal_states": result.terminal,
+                   "violations": [{"invariant": v.invariant, "message": v.message,
+                                   "length": len(v.trace),
+                                   "trace": v.scenario_text(scenario)}
+                                  for v in result.violations]}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(f"# explored {result.states} states and {result.transitions} transitions "
+              f"of {args.file} (kernel {scenario.kernel}, race {scenario.race})")
+        if not result.complete:
+            print(f"# --max-states {args.max_states} reached: the search stopped before "
+                  "every state was seen; absence of violations is not proven")
+        if not result.violations:
+            print("# no invariant is violated" + (" in any interleaving" if result.complete
+                                                   else " in the states seen"))
+        for v in result.violations:
+            print(f"# VIOLATION of {v.invariant}: {v.message}")
+            print(f"# shortest trace: {len(v.trace)} steps; replay with `ptree run FILE`")
+            print(v.scenario_text(scenario))
+    return 1 if result.violations else 0
+
+
 def cmd_random(args):
     from engine.randomgen import generate
     from engine.scenario import dump_scenario
@@ -127,6 +164,11 @@ def build_parser():
     p = sub.add_parser("check", help="run scenarios and check their expectations")
     p.add_argument("files", nargs="+")
     p.set_defaults(func=cmd_check)
+    p = sub.add_parser("explore", help="search every interleaving for invariant violations")
+    p.add_argument("file")
+    p.add_argument("--max-states", type=int, default=200_000)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_explore)
     p = sub.add_parser("random", help="write a random valid scenario (same seed, same file)")
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--actions", type=int, required=True)
