@@ -433,6 +433,17 @@ class ExitOps:
                 return d
         return None
 
+    def lwp_wait(self, pid, tid):
+        """lwp_wait after the fix (E003:698-747), as one pass: the thread is unreferenced
+        (td_refs 0), has TDF_EXITING and no longer runs."""
+        e = self.lwp_entry(pid, tid)
+        return e["td_refs"] == 0 and e["tdflags"] == ["TDF_EXITING"]
+
+    def lwp_exit_state(self, pid, tid):
+        """An LWP's `exit` state wherever it lives (tree or dead list); None if gone."""
+        e = self.lwp_entry(pid, tid)
+        return e["exit"] if e is not None else None
+
     def reaplwp(self, actor, holder, pid, tid, pc, by):
         """One scheduling step of `while (lwp_wait(lp) == 0) ...; lwp_dispose(lp)`.
 
@@ -448,7 +459,7 @@ class ExitOps:
         chan = ("lwp", pid, tid)
         ready = e["tdflags"] == ["TDF_EXITING"]          # TDF_EXITING, not running
         if self.race == "after-fix":
-            if e["td_refs"] or not ready:
+            if not self.lwp_wait(pid, tid):
                 self.note("lwp_wait", "E003:698-747",
                           f"lwp_wait({name}): still referenced or on its CPU; retry")
                 return self.tsleep(actor, chan, "lwpwait2", pc)

@@ -68,8 +68,8 @@ class Run:
                     if evs is None:
                         if st["pos"] >= len(self.scenario.steps):
                             return None
-                        evs = self._start(self.scenario.steps[st["pos"]])
                         st["pos"] += 1
+                        evs = self._start(self.scenario.steps[st["pos"] - 1])
             except EngineError as e:
                 raise self._error(e) from None
             if evs is None:
