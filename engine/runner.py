@@ -13,7 +13,6 @@ kept as a trace that `export_text()` writes as a `schedule: choice` file.
 """
 
 import hashlib
-import json
 import logging
 import pickle
 from collections import deque
@@ -374,20 +373,23 @@ class Run:
         """A digest of everything that decides what can happen next: the state document
         (without seq), the continuations, queues and sleepers, the names, the RESULTs
         and each actor's remaining steps.  Counters that only order things are left out,
-        as are indexes derived from the document."""
+        as are indexes derived from the document.  (Two equal states whose mappings were
+        filled in another order hash apart: that costs a repeated expansion, never a
+        missed state.)"""
         k = self.kernel
         priv = k.priv
         doc = {key: v for key, v in k.root.items() if key != "seq"}
-        frames = {f"{p}/{t}": {n: v for n, v in f.items() if n != "origin"}
-                  for (p, t), f in priv["frames"].items()}
+        frames = sorted((key, sorted((n, repr(v)) for n, v in f.items() if n != "origin"))
+                        for key, f in priv["frames"].items())
         sleepq = {repr(c): sorted(map(repr, keys)) for c, keys in priv["sleepq"].items()}
         st = self.state
-        blob = json.dumps(
-            [doc, frames, sleepq, sorted(map(repr, priv["runq"])), repr(priv["current"]),
-             priv["task"], priv["nextpid"], priv["nextnode"], priv["nextsigacts"],
-             sorted(map(repr, priv["parked"])), st["names"], st["results"], st["queues"]],
-            sort_keys=True, default=repr, separators=(",", ":"))
-        return hashlib.blake2b(blob.encode(), digest_size=16).digest()
+        blob = pickle.dumps(
+            (doc, frames, sorted(sleepq.items()), sorted(map(repr, priv["runq"])),
+             repr(priv["current"]), repr(sorted(priv["task"].items())) if priv["task"] else None,
+             priv["nextpid"], priv["nextnode"],
+             priv["nextsigacts"], sorted(map(repr, priv["parked"])), st["names"],
+             sorted(st["results"].items()), st["queues"]), pickle.HIGHEST_PROTOCOL)
+        return hashlib.blake2b(blob, digest_size=16).digest()
 
     # ------------------------------------------------------------------ time travel
     def _snapshot(self):
