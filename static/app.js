@@ -152,7 +152,6 @@ $('run').addEventListener('click', () => {
 });
 $('editor').addEventListener('input', () => renderGutter());
 $('editor').addEventListener('scroll', () => { $('gutter').scrollTop = $('editor').scrollTop; });
-window.addEventListener('resize', () => { if (tree.autoFit) tree.fit(0); });
 
 // → step, ← back, space play/pause: not while typing, and not twice for a focused button.
 const TYPING = new Set(['INPUT', 'TEXTAREA', 'SELECT']);
@@ -180,13 +179,13 @@ function renderAll(ctx) {
   const ms = duration(ctx);
   const leaving = tree.render(state, { dir: ctx.dir, duration: ms });
   tray.render(state, leaving, ms);
-  log.render(state);
   const ev = state.currentEvent();
   const actor = ev && /^\d+/.test(String(ev.actor)) ? Number.parseInt(ev.actor, 10) : null;
   // With nothing selected the inspector follows the current event's actor.
   renderInspector($('inspector'), $('inspector-title'), state, state.selected ?? actor);
   renderCurrent(ev);
   renderControls();
+  log.render(state);
   syncUrl();
 }
 
@@ -235,7 +234,15 @@ function syncPicker() {
   }
 }
 
+// The address follows the position, at most a few times a second: browsers throttle (and
+// warn about) rapid history updates, and the address bar need not follow every frame.
+let urlTimer = null;
 function syncUrl() {
+  if (urlTimer === null) urlTimer = setTimeout(writeUrl, 250);
+}
+
+function writeUrl() {
+  urlTimer = null;
   const params = new URLSearchParams();
   if (source?.name && !source.text) params.set('scenario', source.name);
   params.set('event', String(state.seq));

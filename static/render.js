@@ -12,6 +12,7 @@ const DX = W + 28;        // horizontal spacing of siblings
 const DY = 168;           // vertical spacing of generations (room for badges and labels)
 const MAX_CHILDREN = 24;  // past this many children a parent shows "+N more" (1,000-process trees)
 const MAX_LWP_MARKS = 8;
+const BIG_TREE = 150;     // past this many drawn nodes, only the nodes an event touches animate
 
 const STATE_TEXT = { SIDL: 'SIDL · being forked', SACTIVE: 'SACTIVE', SSTOP: 'SSTOP · stopped', SZOMB: 'SZOMB · zombie' };
 
@@ -36,6 +37,12 @@ export class TreeView {
       if (e.sourceEvent) this.autoFit = false;  // the user took over the camera
     });
     this.svg.call(this.zoom).on('dblclick.zoom', null);
+    // The view's size, kept current by an observer so fitting never forces a layout.
+    this.size = { width: 0, height: 0 };
+    new ResizeObserver(([entry]) => {
+      this.size = { width: entry.contentRect.width, height: entry.contentRect.height };
+      if (this.autoFit) this.fit(0);
+    }).observe(svgEl);
   }
 
   /**
@@ -48,6 +55,7 @@ export class TreeView {
     const t = this.svg.transition('tree').duration(ctx.duration).ease(d3.easeCubicInOut);
     const root = this.layout(doc, state.selected);
     const nodes = root.descendants();
+    ctx = { ...ctx, big: nodes.length > BIG_TREE };
     const leaving = this.leavingLwps(doc);
     if (ctx.dir === 'snapshot') this.viewport.selectAll('.exiting').interrupt().remove();
 
@@ -57,7 +65,7 @@ export class TreeView {
 
     this.last = new Map(nodes.map((d) => [d.id, { x: d.x, y: d.y, ppid: d.data.ppid }]));
     this.bounds = extent(nodes);
-    if (this.autoFit) this.fit(ctx.duration);
+    if (this.autoFit) this.fit(ctx.big ? 0 : ctx.duration);
     this.svgEl.setAttribute('data-seq', String(state.seq));
     return leaving;
   }
@@ -148,8 +156,12 @@ export class TreeView {
       const g = d3.select(this);
       if (prev && prev.ppid !== d.data.ppid && d.data.kind === 'proc' && ctx.dir !== 'snapshot') {
         view.travel(g, prev, d, ctx.duration);
-      } else if (!prev || prev.x !== d.x || prev.y !== d.y || g.style('opacity') !== '1') {
-        g.transition(t).attr('transform', translate(d)).style('opacity', 1);
+      } else if (!prev || prev.x !== d.x || prev.y !== d.y) {
+        // Only nodes that moved get a transition.  In a big tree a fork shifts most nodes
+        // a little: they jump, so each frame stays cheap and the new child's growth is
+        // what the eye follows.
+        if (ctx.big) g.interrupt('tree').attr('transform', translate(d)).style('opacity', 1);
+        else g.transition(t).attr('transform', translate(d)).style('opacity', 1);
       }
     });
 
@@ -278,18 +290,24 @@ export class TreeView {
       .attr('class', cls)
       .attr('d', (d) => { const o = this.origin(d); return link(o, { x: o.x, y: o.y + H }); })
       .style('opacity', 0)
+      .each(function (d) { this.__to = link(d.parent, d); })
       .transition(t).attr('d', (d) => link(d.parent, d)).style('opacity', 1);
     const view = this;
-    sel.attr('class', cls).each(function (d) {
+    sel.each(function (d) {
       const prev = view.last.get(d.id);
       const e = d3.select(this);
+      const c = cls(d);
+      if (this.getAttribute('class') !== c) this.setAttribute('class', c);
+      const to = link(d.parent, d);
       if (prev && prev.ppid !== d.data.ppid && ctx.dir !== 'snapshot') {
         // The old edge vanishes at once; the new one appears when the move ends.
-        e.interrupt('tree').style('opacity', 0).attr('d', link(d.parent, d))
+        e.interrupt('tree').style('opacity', 0).attr('d', to)
           .transition('tree').delay(Math.max(ctx.duration * 1.6, 250)).duration(400).style('opacity', 1);
-      } else {
-        e.transition(t).attr('d', link(d.parent, d)).style('opacity', 1);
+      } else if (this.__to !== to) {
+        if (ctx.big) e.interrupt('tree').attr('d', to).style('opacity', 1);
+        else e.transition(t).attr('d', to).style('opacity', 1);
       }
+      this.__to = to;
     });
     fadeOut(sel.exit(), Math.max(ctx.duration, 300));
   }
@@ -309,7 +327,8 @@ export class TreeView {
       .attr('width', (d) => state.edges[d.id].length * 8.6 + 20);
     const delay = ctx.dir === 'snapshot' ? 0 : Math.max(ctx.duration * 1.6, 250);
     entered.attr('transform', at).transition('tree').delay(delay).duration(400).style('opacity', 1);
-    sel.transition(t).attr('transform', at).style('opacity', 1);
+    if (ctx.big) sel.attr('transform', at);
+    else sel.transition(t).attr('transform', at).style('opacity', 1);
     fadeOut(sel.exit(), 300);
   }
 
@@ -331,7 +350,7 @@ export class TreeView {
   /** Fit the whole tree in the view (and keep fitting it until the user pans or zooms). */
   fit(duration = 500) {
     if (!this.bounds) return;
-    const { width, height } = this.svgEl.getBoundingClientRect();
+    const { width, height } = this.size;
     if (!width || !height) return;
     // The drawn extent: node boxes plus the badges above and the sleep labels below them.
     const [x0, y0, x1, y1] = this.bounds;
@@ -341,6 +360,8 @@ export class TreeView {
     const tx = width / 2 - ((left + right) / 2) * k;
     const ty = Math.max(0, (height - (bottom - top) * k) / 2) - top * k;
     const target = d3.zoomIdentity.translate(tx, ty).scale(k);
+    const now = d3.zoomTransform(this.svgEl);
+    if (Math.abs(now.k - k) < 1e-3 && Math.abs(now.x - tx) < 0.5 && Math.abs(now.y - ty) < 0.5) return;
     const s = duration ? this.svg.transition('zoom').duration(duration) : this.svg;
     s.call(this.zoom.transform, target);
   }
@@ -479,7 +500,9 @@ export class LogView {
     const li = this.list.querySelector(`li[data-seq="${seq}"]`);
     if (li) {
       li.setAttribute('aria-current', 'step');
-      li.scrollIntoView({ block: 'nearest' });
+      // Scrolling needs layout: do it with the next frame's, not by forcing one now.
+      cancelAnimationFrame(this.scrollFrame);
+      this.scrollFrame = requestAnimationFrame(() => li.scrollIntoView({ block: 'nearest' }));
     }
   }
 
