@@ -215,6 +215,44 @@ class Api:
         return self.k.proc(pid)
 
 
+# ---------------------------------------------------------------------- choice mode
+def explore(steps, kernel="reaper", on_transition=None, limit=20_000):
+    """Every interleaving (choice mode) of a small story, each distinct state expanded
+    once.  Asserts that no choice raises and no event reports a violated invariant;
+    `on_transition(before_doc, after_doc, label)` may assert more.  Returns (states,
+    transitions, terminal runs' RESULT lists)."""
+    run = Run(parse_scenario(scenario(steps, kernel=kernel), "<explore>"), interactive=True,
+              checkpoint_every=1 << 60)
+    seen = {run.state_key()}
+    frontier = [run.save()]
+    transitions, finals = 0, []
+    while frontier:
+        blob = frontier.pop()
+        run.load(blob)
+        choices = run.choices()
+        if not choices:
+            finals.append(run.results())
+        for choice in choices:
+            run.load(blob)
+            trace = run.state["trace"] + [choice["label"]]
+            before = copy.deepcopy(run.kernel.root) if on_transition else None
+            try:
+                events = run.choose(choice)
+            except Exception as e:              # noqa: BLE001 - the trace is the report
+                raise AssertionError(f"{e!r} after: {' / '.join(trace)}") from e
+            transitions += 1
+            for ev in events:
+                assert not ev["violation"], f"{ev['violation']} after: {' / '.join(trace)}"
+            if on_transition:
+                on_transition(before, run.kernel.root, choice["label"])
+            key = run.state_key()
+            if key not in seen:
+                seen.add(key)
+                assert len(seen) <= limit, "too many states for a test"
+                frontier.append(run.save())
+    return len(seen), transitions, finals
+
+
 # ---------------------------------------------------------------------- the CLI
 def cli(*args, cwd=None, timeout=120):
     """Run `python -m webui.cli ARGS` as a subprocess: CompletedProcess (text)."""

@@ -252,3 +252,87 @@ def test_usage_errors_do_not_trace(tmp_path):
         proc = cli(*args)
         assert proc.returncode != 0
         assert "Traceback" not in proc.stderr
+
+
+# A schedule: choice file that reaches a violated invariant: the pre-fix reaper task frees
+# a thread whose final switch is preempted (kernel-semantics rule 40).  Used here only
+# for the exit status of a violation; the race itself is tested elsewhere.
+VIOLATING = """\
+kernel: reaper
+race: before-fix
+schedule: choice
+steps:
+  - init: fork a
+  - kernel: start_forked_proc init.0
+  - a: lwp_create
+  - a: exit 0
+  - kernel: exit1 a.1
+  - kernel: lwkt_wait_free a.1
+  - kernel: cpu_thread_exit a.1
+  - kernel: lwkt_preempt a.1
+  - kernel: lwp_dispose a.1
+"""
+
+
+def test_run_and_check_exit_1_on_a_violated_invariant(tmp_path):
+    path = write(tmp_path, "uaf.yaml", VIOLATING)
+    proc = cli("run", path)
+    assert proc.returncode == 1, (proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr
+    proc = cli("run", "--json", path)
+    assert proc.returncode == 1
+    out = json.loads(proc.stdout)
+    # every step has exactly one RESULT, kernel steps included
+    assert [r["step"] for r in out["results"]] == list(range(1, 10))
+    proc = cli("check", path)
+    assert proc.returncode == 1
+    assert re.search(re.escape(str(path)) + r":\d+: .*invariant", proc.stderr)
+    good = write(tmp_path, "good.yaml", GOOD)
+    assert cli("check", good, path).returncode == 1
+    assert cli("check", path, write(tmp_path, "bad.yaml", BAD)).returncode == 2
+
+
+# An interleaving (schedule: choice) in which sh's wait4 finds a's zombie, sleeps for
+# its last thread, and meanwhile a's exit1 hands the zombie to init because sh has
+# PS_NOCLDWAIT (rule 28).  Whatever the model decides, `ptree run` must not trace.
+CHOICE_NOCLDWAIT = """\
+kernel: classic
+schedule: choice
+steps:
+  - init: fork sh
+  - kernel: start_forked_proc init.0
+  - sh: sigaction SIGCHLD nocldwait
+  - sh: fork a
+  - kernel: start_forked_proc sh.0
+  - a: exit 0
+  - kernel: exit1_status a.0
+  - kernel: exit1_zombie a.0
+  - sh: wait4 any
+  - kernel: exit1_orphans a.0
+  - kernel: exit1_reaper_drop a.0
+  - kernel: lwp_exit a.0
+  - kernel: cpu_thread_exit a.0
+  - kernel: lwkt_switch a.0
+  - kernel: kern_wait_zomb sh.0
+  - kernel: kern_wait_zomb sh.0
+"""
+
+
+def test_a_choice_file_runs_without_a_traceback(tmp_path):
+    path = write(tmp_path, "choice.yaml", CHOICE_NOCLDWAIT)
+    for args in (["run"], ["run", "--json"], ["check"]):
+        proc = cli(*args, path)
+        assert "Traceback" not in proc.stderr, proc.stderr[-800:]
+        assert proc.returncode in (0, 1), proc.stderr[-800:]
+
+
+@pytest.mark.parametrize("text,line", [
+    ("schedule: choice\nsteps:\n  - init: fork a\n  - kernel: lwp_dispose a.0\n", 4),
+    ("schedule: choice\nsteps:\n  - init: fork a\n  - a: fork b\n", 4),
+])
+def test_choice_file_steps_that_cannot_run_now_are_bad_input(tmp_path, text, line):
+    path = write(tmp_path, "c.yaml", text)
+    proc = cli("run", path)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(f"{path}:{line}: ")
+    assert "Traceback" not in proc.stderr

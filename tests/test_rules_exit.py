@@ -100,6 +100,30 @@ def test_task_leader_waits_for_every_peer_before_it_becomes_a_zombie(profile):
     assert s.ppid("t1") == 1 and s.ppid("t2") == 1
 
 
+@pytest.mark.parametrize("profile", PROFILES)
+def test_a_stopped_peer_is_still_killed_by_its_leader(profile):
+    s = Story(["init: fork p", "p: rfork RFPROC|RFTHREAD t", "init: kill t SIGSTOP",
+               "p: exit 0", "init: wait4 p"], kernel=profile)
+    assert s.state("t") == "SZOMB" and s.proc("t")["xstat"] == 9
+    assert s.res(5)["ret"] == s.pid("p")
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_a_leader_waits_for_a_peer_stuck_in_vfork(profile):
+    """The peer sleeps uninterruptibly in ppwait: the leader stays in its "peers" sleep
+    until the vfork child execs and the peer can act on its SIGKILL."""
+    s = Story(["init: fork p", "p: rfork RFPROC|RFTHREAD t", "t: vfork v", "p: exit 0"],
+              kernel=profile)
+    assert s.state("p") == "SACTIVE" and s.proc("p")["blocked"] == "peers"
+    assert s.state("t") == "SACTIVE" and s.proc("t")["blocked"] == "ppwait"
+    s2 = Story(["init: fork p", "p: rfork RFPROC|RFTHREAD t", "t: vfork v", "p: exit 0",
+                "v: exec"], kernel=profile)
+    assert s2.res(3)["ret"] == s2.pid("v")
+    assert s2.state("t") == "SZOMB" and s2.proc("t")["xstat"] == 9
+    assert s2.state("p") == "SZOMB" and s2.proc("p")["xstat"] == 0
+    assert s2.ppid("v") == 1
+
+
 # ---------------------------------------------------------------------- rule 26
 @pytest.mark.parametrize("profile", PROFILES)
 def test_exit_saves_xstat_and_becomes_a_zombie(profile):

@@ -179,6 +179,20 @@ def test_setuid_by_non_root_to_another_uid_is_eperm(profile):
     assert s.proc("u")["uid"] == 1000
 
 
+@pytest.mark.parametrize("profile", PROFILES)
+def test_default_limits_maxproc_1000_and_no_nproc_limit(profile):
+    """Rule 3 and architecture.md: maxproc 1000 by default, RLIMIT_NPROC unlimited.  Root
+    forks until nprocs reaches 1000 (998 children of init), and a non-root uid is not
+    held to any per-uid count."""
+    s = Story([f"init: fork c{i}" for i in range(999)], kernel=profile)
+    assert s.res(998)["ret"] == 999
+    assert s.res(999)["errno"] == "EAGAIN"
+    assert s.doc["nprocs"] == 1000
+    s2 = Story(["init: fork u", "u: setuid 9"] + [f"u: fork k{i}" for i in range(50)],
+               kernel=profile)
+    assert all(s2.res(i)["errno"] is None for i in range(3, 53))
+
+
 # ---------------------------------------------------------------------- rule 9
 @pytest.mark.parametrize("profile", PROFILES)
 def test_child_is_sidl_in_an_event_of_its_own_then_sactive(profile):
@@ -193,6 +207,17 @@ def test_child_is_sidl_in_an_event_of_its_own_then_sactive(profile):
     # the fork returns only when the child is started
     assert s.events[first - 1]["result"] is None
     assert s.events[first]["result"]["ret"] == 2
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_child_inherits_p_sugid(profile):
+    """Not a numbered rule, but the state document shows P_SUGID (set by setuid) and
+    fork1 preserves it in the child: `p2->p_flags |= p1->p_flags & P_SUGID` (F000:512,
+    F001:467)."""
+    s = Story(["init: fork u", "u: setuid 5", "u: fork c", "init: fork r"], kernel=profile)
+    assert "P_SUGID" in s.flags("u")
+    assert "P_SUGID" in s.flags("c")
+    assert "P_SUGID" not in s.flags("r")
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -374,6 +399,9 @@ def test_reaper_rfnowait_with_an_ownerless_node_goes_to_init_not_up_the_chain():
     assert s.node(3) is not None and s.node(3)["owner"] is None
     assert s.proc("a")["reaper"] is None
     assert s.ppid("b") == 1
+    # the child still inherits its caller's (dead) node, not init's
+    assert s.proc("b")["reaper"] is None
+    assert s.node(3)["refs"] == 2                 # a and b
 
 
 def test_classic_rfnowait_ignores_nothing_of_the_reaper_profile():

@@ -89,6 +89,21 @@ def test_release_points_the_caller_at_the_parent_node_and_strands_the_children()
     assert s.node(1)["refs"] == 5
 
 
+def test_reacquiring_does_not_take_back_the_old_nodes_orphans():
+    """After release and a new acquire, processes still on the old (dead) node are
+    orphaned by reaper_get of that node, which walks up past it to init: the new node is
+    not on their path."""
+    s = Story(["init: fork sh", "sh: procctl acquire", "sh: fork a", "a: fork b",
+               "sh: procctl release", "sh: procctl acquire", "a: exit 0", "sh: fork c",
+               "c: fork d", "c: exit 0"])
+    assert s.ppid("b") == 1
+    assert s.ppid("d") == s.pid("sh")             # forked under the new node
+    assert s.node(3)["owner"] == s.pid("sh") and s.node(3)["parent"] == 1
+    # node 1: init, static, node 2's link, node 3's link
+    assert s.node(1)["refs"] == 4
+    assert s.node(2)["refs"] == 1                 # b
+
+
 def test_release_of_a_node_with_no_one_left_frees_it():
     s = Story(["init: fork sh", "sh: procctl acquire", "sh: procctl release"])
     assert s.node(2) is None
