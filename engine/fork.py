@@ -113,8 +113,9 @@ class ForkOps:
         if flags & RFSIGSHARE:                                          # F000:448-456
             self.priv["nextsigacts"] -= 1
             p2["sigacts"] = p1["sigacts"]
-        # Signal dispositions are copied (or shared) with p_sigacts; P_PPWAIT marks a vfork.
-        inherit = {"PS_NOCLDWAIT", "PS_CLDSIGIGN"} & set(p1["flags"])
+        # Signal dispositions are copied (or shared) with p_sigacts, P_SUGID is preserved
+        # (F000:512); P_PPWAIT marks a vfork.
+        inherit = {"PS_NOCLDWAIT", "PS_CLDSIGIGN", "P_SUGID"} & set(p1["flags"])
         if flags & RFPPWAIT:                                            # F000:515-519
             inherit.add("P_PPWAIT")
         p2["flags"] = [f for f in PROC_FLAG_ORDER if f in inherit]
