@@ -87,8 +87,21 @@ function onDiff(msg) {
     resyncing = true;
     send('resync');
   } else if (result === 'ok') {
-    renderAll({ dir: msg.dir });
+    renderAll({ dir: msg.dir, focus: focusOf(msg) });
   }
+}
+
+/** The process an event is about: a process it creates, else its actor. */
+function focusOf(msg) {
+  for (const op of msg.ops) {
+    const m = /^\/procs\/(\d+)$/.exec(op.path);
+    if (m && op.op === 'add') return Number(m[1]);
+  }
+  return actorPid(msg.event);
+}
+
+function actorPid(ev) {
+  return ev && /^\d+/.test(String(ev.actor)) ? Number.parseInt(ev.actor, 10) : null;
 }
 
 function onStatus(msg) {
@@ -177,10 +190,10 @@ function duration(ctx) {
 function renderAll(ctx) {
   if (!state.doc) return;
   const ms = duration(ctx);
-  const leaving = tree.render(state, { dir: ctx.dir, duration: ms });
-  tray.render(state, leaving, ms);
   const ev = state.currentEvent();
-  const actor = ev && /^\d+/.test(String(ev.actor)) ? Number.parseInt(ev.actor, 10) : null;
+  const actor = actorPid(ev);
+  const leaving = tree.render(state, { dir: ctx.dir, duration: ms, focus: ctx.focus ?? actor });
+  tray.render(state, leaving, ms);
   // With nothing selected the inspector follows the current event's actor.
   renderInspector($('inspector'), $('inspector-title'), state, state.selected ?? actor);
   renderCurrent(ev);

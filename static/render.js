@@ -12,7 +12,9 @@ const DX = W + 28;        // horizontal spacing of siblings
 const DY = 168;           // vertical spacing of generations (room for badges and labels)
 const MAX_CHILDREN = 24;  // past this many children a parent shows "+N more" (1,000-process trees)
 const MAX_LWP_MARKS = 8;
-const BIG_TREE = 150;     // past this many drawn nodes, only the nodes an event touches animate
+const BIG_TREE = 150;
+const FOLLOW_BELOW = 0.55;  // a whole-tree fit smaller than this is unreadable: follow instead
+const FOLLOW_SCALE = 0.85;     // past this many drawn nodes, only the nodes an event touches animate
 
 const STATE_TEXT = { SIDL: 'SIDL · being forked', SACTIVE: 'SACTIVE', SSTOP: 'SSTOP · stopped', SZOMB: 'SZOMB · zombie' };
 
@@ -32,6 +34,7 @@ export class TreeView {
     this.last = new Map();             // id -> {x, y, ppid} as last drawn (animation origins)
     this.autoFit = true;               // follow the tree's size until the user pans or zooms
     this.bounds = null;
+    this.focusPid = null;              // pid the current event is about (the camera follows it)
     this.zoom = d3.zoom().scaleExtent([0.08, 2.5]).on('zoom', (e) => {
       this.viewport.attr('transform', e.transform);
       if (e.sourceEvent) this.autoFit = false;  // the user took over the camera
@@ -46,7 +49,8 @@ export class TreeView {
   }
 
   /**
-   * Draw `state` (an ExplorerState).  ctx: {dir: 'forward'|'back'|'snapshot', duration ms}.
+   * Draw `state` (an ExplorerState).  ctx: {dir: 'forward'|'back'|'snapshot', duration ms,
+   * focus: the pid the current event is about}.
    * Returns the LWPs that just left a process for the dead-LWP list, with where their mark
    * was on screen, so the tray can fly them over.
    */
@@ -65,7 +69,8 @@ export class TreeView {
 
     this.last = new Map(nodes.map((d) => [d.id, { x: d.x, y: d.y, ppid: d.data.ppid }]));
     this.bounds = extent(nodes);
-    if (this.autoFit) this.fit(ctx.big ? 0 : ctx.duration);
+    this.focusPid = ctx.focus ?? null;
+    if (this.autoFit) this.fit(ctx.big ? Math.min(ctx.duration, 250) : ctx.duration);
     this.svgEl.setAttribute('data-seq', String(state.seq));
     return leaving;
   }
@@ -316,7 +321,8 @@ export class TreeView {
   drawLabels(nodes, state, t, ctx) {
     const labelled = nodes.filter((d) => d.parent && d.data.kind === 'proc' && state.edges[d.id]);
     const sel = this.gLabels.selectAll('g.why:not(.exiting)').data(labelled, (d) => d.id);
-    const at = (d) => `translate(${(d.parent.x + d.x) / 2},${(d.parent.y + H / 2 + d.y - H / 2) / 2})`;
+    // Just above the child, where the curve arrives: siblings' labels never overlap there.
+    const at = (d) => `translate(${d.x},${d.y - H / 2 - 30})`;
     const entered = sel.enter().append('g').attr('class', 'why').style('opacity', 0);
     entered.append('rect').attr('rx', 11).attr('height', 24).attr('y', -13);
     entered.append('text').attr('y', 4);
@@ -347,8 +353,12 @@ export class TreeView {
     return out;
   }
 
-  /** Fit the whole tree in the view (and keep fitting it until the user pans or zooms). */
-  fit(duration = 500) {
+  /**
+   * The automatic camera (until the user pans or zooms): the whole tree when it fits at a
+   * readable size; past that (hundreds of processes), a readable zoom centred on the
+   * process the current event is about.  whole=true always fits everything (Fit button).
+   */
+  fit(duration = 500, whole = false) {
     if (!this.bounds) return;
     const { width, height } = this.size;
     if (!width || !height) return;
@@ -356,9 +366,15 @@ export class TreeView {
     const [x0, y0, x1, y1] = this.bounds;
     const left = x0 - W / 2 - 30, right = x1 + W / 2 + 30;
     const top = y0 - H / 2 - 30, bottom = y1 + H / 2 + 60;
-    const k = Math.max(0.3, Math.min(1.25, width / (right - left), height / (bottom - top)));
-    const tx = width / 2 - ((left + right) / 2) * k;
-    const ty = Math.max(0, (height - (bottom - top) * k) / 2) - top * k;
+    let k = Math.max(0.08, Math.min(1.25, width / (right - left), height / (bottom - top)));
+    let tx = width / 2 - ((left + right) / 2) * k;
+    let ty = Math.max(0, (height - (bottom - top) * k) / 2) - top * k;
+    const focus = this.focusPid !== null && this.last.get(String(this.focusPid));
+    if (!whole && k < FOLLOW_BELOW && focus) {
+      k = FOLLOW_SCALE;
+      tx = width / 2 - focus.x * k;
+      ty = height * 0.42 - focus.y * k;
+    }
     const target = d3.zoomIdentity.translate(tx, ty).scale(k);
     const now = d3.zoomTransform(this.svgEl);
     if (Math.abs(now.k - k) < 1e-3 && Math.abs(now.x - tx) < 0.5 && Math.abs(now.y - ty) < 0.5) return;
@@ -368,7 +384,7 @@ export class TreeView {
 
   refit() {
     this.autoFit = true;
-    this.fit(400);
+    this.fit(400, true);
   }
 
   /** Focus the selected node (keyboard users). */
@@ -562,12 +578,13 @@ export function renderInspector(el, titleEl, state, pid) {
 function fieldHtml(key, value, state) {
   if (value === null || value === undefined) return '<span class="muted">null</span>';
   if (key === 'lwps' && typeof value === 'object') {
-    const lwps = Object.values(value);
+    // One column per LWP, one row per field: narrow enough for the side panel.
+    const lwps = Object.values(value).sort((a, b) => a.tid - b.tid);
     if (!lwps.length) return '<span class="muted">none</span>';
-    const cols = [...new Set(lwps.flatMap((l) => Object.keys(l)))];
-    const head = cols.map((c) => `<th>${escapeHtml(c)}</th>`).join('');
-    const body = lwps.map((l) => `<tr>${cols.map((c) => `<td>${scalar(l[c])}</td>`).join('')}</tr>`).join('');
-    return `<table class="sub"><tr>${head}</tr>${body}</table>`;
+    const keys = [...new Set(lwps.flatMap((l) => Object.keys(l)))].filter((k) => k !== 'tid');
+    const head = `<tr><th>tid</th>${lwps.map((l) => `<th>${scalar(l.tid)}</th>`).join('')}</tr>`;
+    const body = keys.map((k) => `<tr><th>${escapeHtml(k)}</th>${lwps.map((l) => `<td>${listOrScalar(l[k])}</td>`).join('')}</tr>`).join('');
+    return `<table class="sub">${head}${body}</table>`;
   }
   if ((key === 'ppid' || key === 'reaper') && typeof value === 'number') {
     const q = state.proc(value);
@@ -581,6 +598,10 @@ function fieldHtml(key, value, state) {
     return `<table class="sub">${Object.entries(value).map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${scalar(v)}</td></tr>`).join('')}</table>`;
   }
   return scalar(value);
+}
+
+function listOrScalar(v) {
+  return Array.isArray(v) ? (v.length ? v.map(scalar).join(', ') : '<span class="muted">[]</span>') : scalar(v);
 }
 
 function scalar(v) {

@@ -302,3 +302,21 @@ def test_pause_stops_playing(client, timeline):
     assert status["playing"] is False
     client.emit("step")                                # still at the position it paused at
     assert only(client, "diff")["seq"] == status["seq"] + 1
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "scenarios").glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_bundled_scenario_steps_through_on_the_wire(client, path):
+    """A new user can open every bundled scenario and step it forward and back."""
+    client.emit("open", {"name": path.stem})
+    snap = only(client, "snapshot")
+    doc, total = snap["doc"], snap["total"]
+    assert total > 0 and snap["error"] is None
+    for _ in range(total):
+        client.emit("step")
+        doc = jsonpatch.apply_patch(doc, only(client, "diff")["ops"])
+    client.emit("resync")
+    assert only(client, "snapshot")["doc"] == doc
+    for _ in range(total):
+        client.emit("back")
+        doc = jsonpatch.apply_patch(doc, only(client, "diff")["ops"])
+    assert doc == snap["doc"]

@@ -1,0 +1,93 @@
+"""Regenerate docs/screenshot-*.png, the README's pictures of the explorer's main states.
+
+Run with `make screenshots` (not part of `make test`: pictures are for people, and the
+end-to-end tests already assert what they show).  Starts `ptree serve`, drives Debian's
+Chromium at a projector-like 1600x900, and waits out animations where a picture should
+show their end (or, for the reparent, their middle) — fine in a script, never in a test.
+"""
+
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+from bench.ui import scenario as bench_scenario  # noqa: E402
+from bench.ui import start_event  # noqa: E402
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, SCENARIOS, Server  # noqa: E402
+
+DOCS = ROOT / "docs"
+
+
+def open_at(page, server, name, event):
+    page.goto(server.url(f"/?scenario={name}&event={event}"))
+    expect(page.locator("#tree")).to_have_attribute("data-seq", str(event), timeout=60_000)
+    page.wait_for_timeout(1200)
+
+
+def select(page, pid):
+    page.locator(f'g.node[data-pid="{pid}"]').click()
+    page.wait_for_timeout(300)
+
+
+def step(page, settle_ms):
+    seq = int(page.locator("#tree").get_attribute("data-seq"))
+    page.get_by_role("button", name="Step").click()
+    expect(page.locator("#tree")).to_have_attribute("data-seq", str(seq + 1))
+    page.wait_for_timeout(settle_ms)
+
+
+def shoot(page, name):
+    path = DOCS / f"screenshot-{name}.png"
+    page.screenshot(path=str(path))
+    print(f"wrote {path.relative_to(ROOT)}")
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw:
+        for f in SCENARIOS.glob("*.yaml"):
+            shutil.copy(f, tmp)
+        text, build = bench_scenario(1000)
+        Path(tmp, "bench-1000.yaml").write_text(text)
+        big_start = start_event(text, build)[0]
+        server = Server("eventlet", extra_args=("--scenarios", tmp))
+        try:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1600, "height": 900})
+
+            open_at(page, server, "orphans-and-reapers", 6)    # b forked: SIDL
+            shoot(page, "fork")
+            open_at(page, server, "orphans-and-reapers", 11)
+            step(page, 500)                                     # mid-way along the arc
+            shoot(page, "reparent")
+            open_at(page, server, "orphans-and-reapers", 17)
+            select(page, 3)
+            shoot(page, "zombie")
+            open_at(page, server, "threads-and-handovers", 5)   # an LWP on the dead-LWP list
+            shoot(page, "lwps")
+            open_at(page, server, "threads-and-handovers", 26)  # sh asleep in wait4
+            shoot(page, "blocked")
+
+            open_at(page, server, "orphans-and-reapers", 0)
+            page.get_by_text("Scenario editor").click()
+            page.get_by_role("textbox", name="Scenario text").fill(
+                "title: a typo\nsteps:\n  - init: fork sh\n  - sh: frok a\n  - sh: wait4 any\n")
+            page.get_by_role("button", name="Run edited scenario").click()
+            expect(page.locator("#editor-error")).to_be_visible()
+            page.locator("#editor-panel").scroll_into_view_if_needed()
+            page.wait_for_timeout(300)
+            shoot(page, "editor-error")
+
+            open_at(page, server, "bench-1000", big_start)
+            shoot(page, "1000")
+            browser.close()
+        finally:
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()
