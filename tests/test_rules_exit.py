@@ -318,6 +318,22 @@ def test_the_new_parent_is_signalled_after_a_nocldwait_handoff(profile):
 
 
 @pytest.mark.parametrize("profile", PROFILES)
+def test_nocldwait_vfork_parent_is_woken_only_through_the_handoff(profile):
+    """Rule 26: the vfork parent is woken by rule 29's wakeup of the (possibly new)
+    parent; rule 28 wakes the old parent only if it has no children left.  So a vfork
+    parent with PS_NOCLDWAIT whose child exits: woken if that was its only child, but
+    with another child it is never woken (P_PPWAIT is clear, nobody wakes "ppwait")."""
+    s = Story(["init: fork p", "p: sigaction SIGCHLD nocldwait", "p: vfork c", "c: exit 0"],
+              kernel=profile)
+    assert s.res(3)["ret"] == s.pid("c") and s.proc("p")["blocked"] is None
+    s2 = Story(["init: fork p", "p: sigaction SIGCHLD nocldwait", "p: fork other",
+                "p: vfork c", "c: exit 0"], kernel=profile)
+    assert s2.ppid("c") == 1 and "P_PPWAIT" not in s2.flags("c")
+    assert s2.res(4)["ret"] is None and s2.res(4)["blocked"] == "ppwait"
+    assert s2.proc("p")["blocked"] == "ppwait"
+
+
+@pytest.mark.parametrize("profile", PROFILES)
 def test_vfork_parent_woken_when_the_child_exits(profile):
     s = Story(["init: fork a", "a: vfork b", "b: exit 3"], kernel=profile)
     assert s.res(2)["ret"] == s.pid("b") and s.res(2)["blocked"] is None

@@ -42,6 +42,19 @@ def test_rfork_kernel_only_bit_without_rfproc_is_einval_too(profile):
     assert s.res(3)["errno"] == "EINVAL"
 
 
+@pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize("flag", ["RFNAMEG", "RFENVG", "RFNOTEG", "RFCNAMEG", "RFCENVG",
+                                  "RFMEM", "RFFDG", "RFCFDG"])
+def test_resource_sharing_flags_make_an_ordinary_child(profile, flag):
+    """Flags that only share or unshare resources the model does not show: the child is
+    made, a plain child of the caller, SIGCHLD as sigparent, its own leader."""
+    s = Story(["init: fork a", f"a: rfork RFPROC|{flag} b", "b: exit 1", "a: wait4 any"],
+              kernel=profile)
+    assert s.res(2)["ret"] == 3
+    assert s.res(4)["ret"] == 3 and s.res(4)["status"] == W_EXIT(1)
+    assert s.state("a") == "SACTIVE"
+
+
 # ---------------------------------------------------------------------- rule 6
 @pytest.mark.parametrize("profile", PROFILES)
 def test_rffdg_with_rfcfdg_is_einval_with_or_without_rfproc(profile):
@@ -279,6 +292,17 @@ def test_rfthread_child_of_a_peer_shares_the_same_leader(profile):
                "p: exit 0"], kernel=profile)
     assert s.state("t1") == "SZOMB" and s.proc("t1")["xstat"] == 9
     assert s.state("t3") == "SZOMB" and s.proc("t3")["xstat"] == 9
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_a_peer_need_not_be_a_child(profile):
+    """RFTHREAD|RFNOWAIT: t is p's peer but init's child.  p's exit still SIGKILLs it
+    (the peer list, not the children list, E003:309-325), and init reaps it."""
+    s = Story(["init: fork p", "p: rfork RFPROC|RFTHREAD|RFNOWAIT t", "p: exit 5",
+               "init: wait4 p", "init: wait4 t"], kernel=profile)
+    assert s.res(2)["ret"] == 3
+    assert (s.res(4)["ret"], s.res(4)["status"]) == (2, W_EXIT(5))
+    assert (s.res(5)["ret"], s.res(5)["status"]) == (3, 9)
 
 
 @pytest.mark.parametrize("profile", PROFILES)

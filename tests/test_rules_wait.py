@@ -139,6 +139,18 @@ def test_a_stopped_waiter_does_not_reap_until_continued(profile):
     assert s2.proc("a") is None
 
 
+@pytest.mark.parametrize("profile", PROFILES)
+def test_a_stopped_waiter_woken_by_an_exit_is_still_reported_blocked(profile):
+    """architecture.md: a step still blocked when the scenario ends has ret null and
+    `blocked` naming the reason.  sh's wait4 has not returned (sh is stopped, E003:836),
+    so its RESULT must not look like a finished call with no value."""
+    s = Story(["init: fork sh", "sh: fork a", "sh: wait4 any",
+               "init: kill sh SIGSTOP", "a: exit 4"], kernel=profile)
+    r = s.res(3)
+    assert r["ret"] is None and r["errno"] is None
+    assert r["blocked"] is not None
+
+
 # ---------------------------------------------------------------------- rule 32
 @pytest.mark.parametrize("profile", PROFILES)
 def test_reap_frees_the_child_and_drops_the_counts(profile):
