@@ -255,7 +255,7 @@ class Kernel(ForkOps, ExitOps, WaitOps, ReaperOps, SignalOps, InvariantOps):
             return SLEEP
         frame = self.priv["frames"][key]
         frame["pc"] = pc
-        frame["wchan"] = reason
+        frame["wchan"] = frame["lastwchan"] = reason
         pid, tid = key
         self.lset(pid, tid, "state", "LSSLEEP")
         self.lset(pid, tid, "blocked", reason)

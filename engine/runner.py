@@ -271,7 +271,12 @@ class Run:
             if res is None:
                 blocked = None
                 if step.index in frames_by_step:
-                    blocked = frames_by_step[step.index][1].get("wchan")
+                    (pid, _tid), frame = frames_by_step[step.index]
+                    blocked = frame.get("wchan")
+                    p = self.kernel.proc(pid)
+                    if blocked is None and p is not None and p["state"] == "SSTOP":
+                        # woken, but a stopped process's thread does not run (rule 31)
+                        blocked = frame.get("lastwchan")
                 res = {"step": step.index, "actor": step.actor, "command": step.command,
                        "ret": None, "errno": None, "status": None, "info": None,
                        "blocked": blocked}

@@ -62,7 +62,9 @@ class WaitOps:
     def kern_wait_zomb(self, key, frame):
         """Reap a zombie child (E003:868-907): wait for nthreads == 0 ("lwpzomb"), reap
         the LWPs left in its tree one per event, wait for the dead LWPs' holds ("reap3")."""
-        p = self.proc(frame["zomb"])
+        p = self._still_my_zombie(key, frame)
+        if p is None:
+            return self.goto(key, frame, "kern_wait")
         if p["nthreads"] > 0:
             self.note("kern_wait", "E003:875-878",
                       f"zombie {p['name']} still has {p['nthreads']} thread(s): lwpzomb")
@@ -79,13 +81,29 @@ class WaitOps:
             return self.tsleep(key, ("plock", p["pid"]), "reap3", "kern_wait_zomb")
         return self.goto(key, frame, "kern_wait_free")
 
+    def _still_my_zombie(self, key, frame):
+        """The zombie this wait4 is reaping, or None if, while it slept, the zombie was
+        reaped by another thread of the caller or handed to another parent (PS_NOCLDWAIT):
+        then wait4 scans its children again, as 2014's p_waitgen makes it do."""
+        p = self.proc(frame["zomb"])
+        if p is not None and p["ppid"] == key[0]:
+            return p
+        self.note("kern_wait", "E003:819-848",
+                  f"{self.name_of(key[0])}: zombie {frame['zomb']} is no longer its child "
+                  "to reap; wait4 looks again")
+        frame["zomb"] = None
+        frame["stage"] = None
+        return None
+
     def kern_wait_free(self, key, frame):
         """Return the zombie's pid and status, then free it (E003:909-990); a ptrace-
         attached child goes back to its old parent instead (E003:918-930).
 
         Mutates: the caller's children, procs, nprocs, the uid count."""
         q = self.proc(key[0])
-        p = self.proc(frame["zomb"])
+        p = self._still_my_zombie(key, frame)
+        if p is None:
+            return self.goto(key, frame, "kern_wait")
         status = p["xstat"]
         if p["oppid"] and self.proc(p["oppid"]) is not None:
             t = self.proc(p["oppid"])
