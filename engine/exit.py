@@ -224,9 +224,7 @@ class ExitOps:
             if frame.get("reproc") is not None:
                 self.wakeup(("proc", frame["reproc"]))
             return self.goto(key, frame, "exit1_nocldwait")
-        if frame.get("reproc") is None:
-            frame["reproc"] = self._new_parent_for_orphans(frame)
-        reproc = self.proc(frame["reproc"])
+        reproc, spliced = self._reproc(frame)
         q = self.proc(p["children"][0])
         self._move_child(q, p, reproc)
         self.pset(q, "sigparent", "SIGCHLD")
@@ -237,21 +235,27 @@ class ExitOps:
             traced = "; it was traced, so SIGKILL"
         why = "init" if self.profile == "classic" else "the nearest live reaper"
         self.note("proc_reparent", ref("exit1_orphan", self.profile),
-                  f"orphan {q['name']} ({q['pid']}) moves to {reproc['name']} "
+                  f"{spliced}orphan {q['name']} ({q['pid']}) moves to {reproc['name']} "
                   f"({reproc['pid']}), {why}{traced}")
         if not p["children"]:
             self.wakeup(("proc", reproc["pid"]))
             frame["pc"] = "exit1_nocldwait"
         return CONT
 
-    def _new_parent_for_orphans(self, frame):
-        """classic: init.  reaper: reaper_get(reap), init if no owned node remains."""
-        if self.profile == "classic":
-            return 1
-        owner, spliced = self.reaper_get(frame.get("reap"))
-        if spliced:
-            self.event["summary"] += f"reaper_get splices out dead node(s) {spliced}; "
-        return owner if owner is not None else 1
+    def _reproc(self, frame):
+        """Where orphans (and a PS_NOCLDWAIT parent's zombie) go, computed once per exit:
+        init in classic; in reaper, reaper_get(reap), or init if no owned node remains
+        (F000:559-561).  Returns (process, a note of the dead nodes reaper_get spliced)."""
+        spliced = ""
+        if frame.get("reproc") is None:
+            owner = 1
+            if self.profile == "reaper":
+                found, nodes = self.reaper_get(frame.get("reap"))
+                owner = found if found is not None else 1
+                if nodes:
+                    spliced = f"reaper_get splices out dead node(s) {nodes}; "
+            frame["reproc"] = owner
+        return self.proc(frame["reproc"]), spliced
 
     def _move_child(self, q, old, new):
         """LIST_REMOVE from old's children, LIST_INSERT_HEAD on new's (proc_reparent)."""
@@ -272,21 +276,17 @@ class ExitOps:
             "PS_NOCLDWAIT", "PS_CLDSIGIGN")
         if not any(self.has(pp, f) for f in flags):
             return self.goto(key, frame, "exit1_reaper_drop")
-        if self.profile == "classic":
-            target = self.proc(1)
-        else:
-            if frame.get("reproc") is None:
-                frame["reproc"] = self._new_parent_for_orphans(frame)
-            target = self.proc(frame["reproc"])
+        target, spliced = self._reproc(frame)
         seed = ref("exit1_nocldwait", self.profile)
         if target["pid"] == pp["pid"]:
             self.note("proc_reparent", seed,
-                      f"parent {pp['name']} ignores SIGCHLD, but it is also the reaper: "
-                      f"zombie {p['name']} stays")
+                      f"{spliced}parent {pp['name']} ignores SIGCHLD, but it is also the "
+                      f"reaper: zombie {p['name']} stays")
         else:
             self._move_child(p, pp, target)
             self.note("proc_reparent", seed,
-                      f"parent {pp['name']} has {'/'.join(f for f in flags if self.has(pp, f))}:"
+                      f"{spliced}parent {pp['name']} has "
+                      f"{'/'.join(f for f in flags if self.has(pp, f))}:"
                       f" zombie {p['name']} handed to {target['name']} ({target['pid']})")
             if not pp["children"]:
                 self.wakeup(("proc", pp["pid"]))
