@@ -146,8 +146,9 @@ $('back').addEventListener('click', back);
 $('play').addEventListener('click', playPause);
 $('reset').addEventListener('click', () => { if (state.doc) send('reset'); });
 $('fit').addEventListener('click', () => tree.refit());
-$('speed').addEventListener('change', () => {
+$('speed').addEventListener('change', (e) => {
   if (state.playing) send('speed', { speed: Number($('speed').value) });
+  e.target.blur();
 });
 $('scenario').addEventListener('change', (e) => {
   state.selected = null;
@@ -155,6 +156,7 @@ $('scenario').addEventListener('change', (e) => {
   tree.expanded.clear();
   tree.autoFit = true;
   openScenario({ name: e.target.value }, 0);
+  e.target.blur();  // so → ← and space step the new scenario instead of changing the picker
 });
 $('run').addEventListener('click', () => {
   hideEditorError();

@@ -219,7 +219,7 @@ export class TreeView {
     const reason = state.edges[String(p.pid)];
     const selected = state.selected === p.pid;
     const sig = JSON.stringify([p.name, p.ppid, p.state, p.blocked, p.xstat, p.lwps, p.nthreads,
-      reaper && [reaper.id, reaper.refs], selected, d.data.hidden, d.data.nkids, this.collapsed.has(p.pid), reason]);
+      reaper && [reaper.id, reaper.refs], selected, state.selected === null, d.data.hidden, d.data.nkids, this.collapsed.has(p.pid), reason]);
     if (g.attr('data-sig') === sig) return;
     g.attr('data-sig', sig)
       .attr('class', `node proc ${p.state.toLowerCase()}${p.blocked ? ' blocked' : ''}${selected ? ' selected' : ''}${reaper ? ' reaper' : ''}`)
@@ -228,7 +228,8 @@ export class TreeView {
       .attr('aria-level', d.depth + 1)
       .attr('aria-selected', selected ? 'true' : 'false')
       .attr('aria-expanded', d.data.nkids ? String(!this.collapsed.has(p.pid)) : null)
-      .attr('tabindex', selected ? 0 : -1)
+      // One node in the tab order (the selected one, else init); Enter selects.
+      .attr('tabindex', selected || (state.selected === null && p.pid === 1) ? 0 : -1)
       .attr('data-pid', p.pid)
       .attr('data-ppid', p.ppid)
       .attr('data-state', p.state);

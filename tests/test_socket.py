@@ -320,3 +320,18 @@ def test_every_bundled_scenario_steps_through_on_the_wire(client, path):
         client.emit("back")
         doc = jsonpatch.apply_patch(doc, only(client, "diff")["ops"])
     assert doc == snap["doc"]
+
+
+def test_a_failing_handler_reports_internal_and_the_session_goes_on(app, client, monkeypatch):
+    open_bundled(client)
+    library = app.extensions["ptree.library"]
+
+    def broken(name):
+        raise RuntimeError("engine exploded")
+
+    monkeypatch.setattr(library, "open_name", broken)
+    client.emit("open", {"name": BUNDLED})
+    err = only(client, "error")
+    assert err["code"] == "internal" and "engine exploded" in err["message"]
+    client.emit("step")
+    assert only(client, "diff")["seq"] == 1
