@@ -9,14 +9,14 @@ const d3 = globalThis.d3;
 const W = 150;            // node width
 const H = 66;             // node height
 const DX = W + 28;        // horizontal spacing of siblings
-const DY = 168;           // vertical spacing of generations (room for badges and labels)
+const DY = 146;           // vertical spacing of generations (room for badges and labels)
 const MAX_CHILDREN = 24;  // past this many children a parent shows "+N more" (1,000-process trees)
 const MAX_LWP_MARKS = 8;
 const BIG_TREE = 150;
 const FOLLOW_BELOW = 0.55;  // a whole-tree fit smaller than this is unreadable: follow instead
 const FOLLOW_SCALE = 0.85;     // past this many drawn nodes, only the nodes an event touches animate
 
-const STATE_TEXT = { SIDL: 'SIDL · being forked', SACTIVE: 'SACTIVE', SSTOP: 'SSTOP · stopped', SZOMB: 'SZOMB · zombie' };
+const STATE_TEXT = { SIDL: 'SIDL · forking', SACTIVE: 'SACTIVE', SSTOP: 'SSTOP · stopped', SZOMB: 'SZOMB · zombie' };
 
 /** The process tree view. */
 export class TreeView {
