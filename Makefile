@@ -63,7 +63,7 @@ bench: setup
 
 # Regenerates docs/screenshot-*.png for the README.
 screenshots: setup
-	$(BIN)/python tests/e2e/screenshots.py
+	$(BIN)/python docs/screenshots.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info test-results
