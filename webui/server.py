@@ -19,7 +19,7 @@ def serve(host="127.0.0.1", port=5000, async_mode="eventlet", scenarios_dir=None
         # Eventlet is the product's stated default although it is in maintenance mode; its
         # import-time deprecation notice is for its own users' planning, not ours to print.
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore")
             import eventlet
         eventlet.monkey_patch()
     elif async_mode != "threading":
