@@ -142,3 +142,17 @@ def test_random_interleavings_keep_invariants_and_exact_patches(profile, data):
             assert jsonpatch.apply_patch(now, ev["inverse"]) == doc
             doc = now
         assert run.kernel.check_all() == []
+
+
+@pytest.mark.parametrize("path,reaper", [
+    ("tests/scenarios/race-extexit-lwp.yaml", "reaplwps"),
+    ("tests/scenarios/race-master-via-wait4.yaml", "init's wait4"),
+])
+def test_other_multithreaded_exits_race_before_the_fix_only(path, reaper):
+    """The dead-LWP task and a parent's wait4 (reaping the master) both use reaplwp."""
+    before = explore(with_race(path, "before-fix"))
+    after = explore(with_race(path, "after-fix"))
+    assert before.complete and after.complete
+    assert [v.invariant for v in before.violations] == ["use-after-free"]
+    assert f"disposed by {reaper} while still running" in before.violations[0].message
+    assert after.violations == []
