@@ -47,6 +47,8 @@ def create_app(test_config=None):
         app.config["MAX_SESSIONS"], app.config["IDLE_SECONDS"])
 
     _add_routes(app)
+    from .pages import init_pages  # gallery, compare and quiz modes (webui/pages.py)
+    init_pages(app)
     from . import events  # noqa: F401  (registers the Socket.IO handlers on `socketio`)
 
     socketio.init_app(app, async_mode=app.config["ASYNC_MODE"],

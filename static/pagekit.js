@@ -1,0 +1,100 @@
+// What compare.js and quiz.js share: the scenario a page is about (from its address),
+// JSON requests that turn any failure into a message, and results in words.
+
+/** The query naming the page's scenario: ?scenario=NAME, or ?random=SEED&actions=K&kernel=K&fork_ratio=F. */
+export function sourceParams(search = location.search) {
+  const params = new URLSearchParams(search);
+  const out = new URLSearchParams();
+  for (const key of ['scenario', 'random', 'actions', 'kernel', 'fork_ratio']) {
+    if (params.has(key)) out.set(key, params.get(key));
+  }
+  return out;
+}
+
+/** GET path?query as JSON: {ok: true, body} or {ok: false, message} (the server's error message). */
+export async function getJSON(path, query) {
+  let res;
+  try {
+    res = await fetch(`${path}?${query}`, { headers: { Accept: 'application/json' } });
+  } catch (err) {
+    return { ok: false, message: `Cannot reach the ptree server (${err.message}).` };
+  }
+  let body = null;
+  try {
+    body = await res.json();
+  } catch (err) {
+    return { ok: false, message: `The server answered ${res.status} without JSON.` };
+  }
+  if (!res.ok) return { ok: false, message: body?.error?.message || `HTTP ${res.status}`, code: body?.error?.code };
+  return { ok: true, body };
+}
+
+/** A RESULT (architecture.md) in words: "returns 3 (exit 0)", "fails: ENOSYS". */
+export function resultText(r) {
+  if (!r) return '';
+  if (r.blocked) return `is still blocked in ${r.blocked}`;
+  if (r.errno) return `fails: ${r.errno}`;
+  if (r.ret === null || r.ret === undefined) return 'does not return';
+  let extra = '';
+  if (r.status !== null && r.status !== undefined) {
+    if ((r.status & 0xff) === 0x7f) extra = ` (stopped by signal ${r.status >> 8})`;
+    else if (r.status === 19) extra = ' (continued)';
+    else if (r.status & 0x7f) extra = ` (killed by signal ${r.status & 0x7f})`;
+    else extra = ` (exit ${r.status >> 8})`;
+  }
+  const info = r.info ? ` ${JSON.stringify(r.info)}` : '';
+  return `returns ${r.ret}${extra}${info}`;
+}
+
+/** Fill an <ol> with event rows: kind, who, summary, seed reference. */
+export function fillEvents(ol, events) {
+  ol.replaceChildren(...events.map((ev) => {
+    const li = document.createElement('li');
+    li.dataset.seq = String(ev.seq);
+    const kind = document.createElement('span');
+    kind.className = 'kind';
+    kind.textContent = ev.kind;
+    const who = document.createElement('span');
+    who.className = 'who';
+    who.textContent = ev.name || '';
+    const summary = document.createElement('span');
+    summary.className = 'summary';
+    summary.textContent = ev.summary;
+    li.append(kind, who, ' ', summary);
+    if (ev.seed) {
+      const seed = document.createElement('span');
+      seed.className = 'seed';
+      seed.textContent = ` [${ev.seed}]`;
+      li.append(seed);
+    }
+    if (ev.violation) li.classList.add('violated');
+    return li;
+  }));
+}
+
+/** Show or hide the page's error box. */
+export function showError(el, message) {
+  el.hidden = !message;
+  el.textContent = message || '';
+}
+
+/** The scenario's heading: title and kernel profile. */
+export function fillTitle(el, scenario, extra = '') {
+  el.replaceChildren();
+  el.append(scenario.title || scenario.name);
+  const tag = document.createElement('span');
+  tag.className = 'kernel-tag';
+  tag.textContent = `${scenario.name} · written for kernel ${scenario.kernel}${scenario.race === 'before-fix' ? ' · race before-fix' : ''}${extra}`;
+  el.append(tag);
+}
+
+/** Show `name` in the Scenario picker, adding it (a random scenario) when the library list lacks it. */
+export function syncPicker(select, name) {
+  if (![...select.options].some((o) => o.value === name)) {
+    const option = document.createElement('option');
+    option.value = name;
+    option.textContent = name;
+    select.prepend(option);
+  }
+  select.value = name;
+}
