@@ -8,13 +8,18 @@ malformed or unknown, or a handler that fails, answers the sender with an `error
 import functools
 import logging
 import math
+import threading
+import time
 
 from flask import current_app, request
 from flask_socketio import ConnectionRefusedError, emit
 
+from engine.errors import EngineError
+from engine.explore import explore
 from engine.scenario import ScenarioError
 
 from .app import socketio
+from .library import MAX_CHOICES, choice_run, interactive_base
 from .sessions import SessionLimitError
 
 log = logging.getLogger(__name__)
@@ -22,6 +27,11 @@ log = logging.getLogger(__name__)
 PROTOCOL_VERSION = 1
 MIN_SPEED, MAX_SPEED = 0.25, 200.0   # events per second while playing
 MAX_TEXT = 1_000_000                 # characters of scenario text from the editor
+MAX_LABEL = 1_000                    # characters of one choice-mode action label
+EXPLORE_STATES = 10_000              # explore's default bound on distinct states
+MAX_EXPLORE_STATES = 50_000          # and the most a page may ask for
+MAX_EXPLORES = 2                     # explorations running at once, server-wide
+_explores = threading.BoundedSemaphore(MAX_EXPLORES)
 
 
 class ProtocolError(Exception):
@@ -77,6 +87,17 @@ def _require_run(session):
         raise ProtocolError("no scenario is open: send 'open' first", code="no_scenario")
 
 
+def _labels(data):
+    """The optional `choices` of an `open`: a list of action labels, or None."""
+    labels = data.get("choices")
+    if labels is None:
+        return None
+    if (not isinstance(labels, list) or len(labels) > MAX_CHOICES
+            or not all(isinstance(x, str) and len(x) <= MAX_LABEL for x in labels)):
+        raise ProtocolError(f"'choices' must be a list of at most {MAX_CHOICES} action labels")
+    return labels
+
+
 def _handler(name):
     """Register fn(session, data) for message `name`, with the protocol's error handling.
 
@@ -115,7 +136,8 @@ def snapshot(session, full):
     run, pos = session.run, session.pos
     msg = {"run": session.run_id, "seq": pos, "total": run.timeline.total,
            "doc": run.timeline.doc_at(pos), "edges": run.annotations.edges_at(pos),
-           "playing": session.playing, "speed": session.speed, "full": full}
+           "playing": session.playing, "speed": session.speed, "full": full,
+           "mode": run.mode, "choice": run.choice_info(pos)}
     if full:
         msg.update(scenario=run.meta(), events=run.log, error=run.error())
     return msg
@@ -129,7 +151,7 @@ def forward(session):
             "total": run.timeline.total, "event": run.log[i],
             "ops": run.timeline.events[i]["ops"],
             "edges": run.annotations.edges_changed(i + 1, i + 1),
-            "playing": session.playing}
+            "playing": session.playing, "choice": run.choice_info(i + 1)}
 
 
 def backward(session):
@@ -140,7 +162,7 @@ def backward(session):
             "total": run.timeline.total, "event": run.log[i - 1],
             "ops": run.timeline.events[i - 1]["inverse"],
             "edges": run.annotations.edges_changed(i, i - 1),
-            "playing": session.playing}
+            "playing": session.playing, "choice": run.choice_info(i - 1)}
 
 
 def status(session):
@@ -183,10 +205,16 @@ def on_list(session, data):
 def on_open(session, data):
     """Sent by the page to open a scenario: {name} from the library or {text} from the
     editor (plus an optional label `name`), and optionally {event: N} to start at event N.
-    Emits a full `snapshot`; for bad input `scenario_error` {filename, line, message, text},
-    and the session keeps the run it had."""
+    {mode: 'choice'} (or a `choices` list of action labels, the path to replay) opens it
+    in choice mode, a run of this session's own.  Emits a full `snapshot`; for bad input
+    `scenario_error` {filename, line, message, text}, and the session keeps the run it
+    had; a path that stops early (a label that cannot run) also gets `error` 'bad_choice'."""
     text, name = data.get("text"), data.get("name")
     event = _int(data, "event", 0)
+    labels = _labels(data)
+    mode = data.get("mode", "choice" if labels is not None else "auto")
+    if mode not in ("auto", "choice"):
+        raise ProtocolError(f"'mode' must be 'auto' or 'choice', got {mode!r}")
     if text is not None:
         if not isinstance(text, str) or len(text) > MAX_TEXT:
             raise ProtocolError(f"'text' must be a string of at most {MAX_TEXT} characters")
@@ -207,11 +235,15 @@ def on_open(session, data):
                                 "text": str(e), "name": name if text is None else None,
                                 "source": src})
         return
+    if mode == "choice":
+        run = choice_run(run, labels)
     session.stop_playing()
     session.run = run
     session.run_id += 1
     session.pos = min(max(event, 0), run.timeline.total)
     emit("snapshot", snapshot(session, full=True))
+    if getattr(run, "replay_error", None):
+        _error("bad_choice", run.replay_error, "open")
 
 
 @_handler("step")
@@ -256,6 +288,75 @@ def on_reset(session, data):
     session.stop_playing()
     session.pos = 0
     emit("snapshot", snapshot(session, full=False))
+
+
+@_handler("choose")
+def on_choose(session, data):
+    """Sent by a choice-mode action button: {label}, one of the `choice.actions` of the
+    current position.  The path's own next action moves on along it; any other drops the
+    rest of the path and takes this one (a new branch).  Emits one forward `diff` per
+    event the action makes, `new: true` on events the page's log does not have yet.
+    A label that cannot run here, or choose outside choice mode, gets `error`
+    'bad_choice' and changes nothing.  Stops playing."""
+    _require_run(session)
+    label = data.get("label")
+    if not isinstance(label, str):
+        raise ProtocolError(f"'label' must be an action label (a string), got {label!r}")
+    run = session.run
+    if run.mode != "choice":
+        raise ProtocolError("'choose' needs choice mode: open the scenario with "
+                            "{mode: 'choice'}", code="bad_choice")
+    session.stop_playing()
+    try:
+        events, new = run.choose(session.pos, label)
+    except (EngineError, ScenarioError) as e:
+        raise ProtocolError(str(e), code="bad_choice") from None
+    for ev in events:
+        msg = forward(session)
+        assert msg["event"]["seq"] == ev["seq"]
+        emit("diff", {**msg, "new": new})
+
+
+@_handler("export")
+def on_export(session, data):
+    """Sent by the page's Export button.  Emits `exported` {run, event, mode, filename,
+    text}: the session up to its current event as a scenario file (the scripted steps
+    started so far, or in choice mode the actions taken, under `schedule: choice`).
+    At event 0 nothing has run: `error` 'empty_export'."""
+    _require_run(session)
+    run, pos = session.run, session.pos
+    if pos == 0:
+        raise ProtocolError("nothing has run at event 0, so there is no step to export: "
+                            "step forward first", code="empty_export")
+    stem = run.name or "edited"
+    stem = "".join(c if c.isalnum() or c in "-_." else "-" for c in stem).strip("-") or "edited"
+    kind = "-choices" if run.mode == "choice" else ""
+    emit("exported", {"run": session.run_id, "event": pos, "mode": run.mode,
+                      "filename": f"{stem}{kind}-event-{pos}.yaml",
+                      "text": run.export_text(pos)})
+
+
+@_handler("explore")
+def on_explore(session, data):
+    """Sent by the page's Explore button: {max_states?} (1 to 50,000; default 10,000).
+    Searches every interleaving of the open scenario (engine.explore) off the request
+    thread, then emits `explored` {run, title, states, transitions, complete, max_states,
+    terminal, seconds, violations: [{invariant, message, trace, text}]}.  One search per
+    tab, MAX_EXPLORES at once: more get `error` 'explore_busy'."""
+    _require_run(session)
+    max_states = _int(data, "max_states", EXPLORE_STATES)
+    if not 1 <= max_states <= MAX_EXPLORE_STATES:
+        raise ProtocolError(f"'max_states' must be between 1 and {MAX_EXPLORE_STATES}")
+    if session.exploring:
+        raise ProtocolError("this tab is already exploring; wait for its result",
+                            code="explore_busy")
+    if not _explores.acquire(blocking=False):
+        raise ProtocolError(f"the server is already running {MAX_EXPLORES} explorations; "
+                            "try again when one has finished", code="explore_busy")
+    session.exploring = True
+    run = session.run
+    socketio.start_background_task(_explore, _registry(), request.sid, session.run_id,
+                                   run.scenario, run.meta()["title"], max_states)
 
 
 @_handler("play")
@@ -313,7 +414,46 @@ def on_handler_error(exc):
            event.get("message"))
 
 
-# -- the play task -----------------------------------------------------------------------
+# -- background tasks ------------------------------------------------------------------------
+
+def _offload(fn, *args):
+    """Run fn(*args) where it cannot stall the server: under eventlet in a real OS thread
+    (eventlet.tpool), so the hub keeps serving every other tab; under threading this is
+    a background thread already."""
+    if socketio.async_mode == "eventlet":
+        from eventlet import tpool
+        return tpool.execute(fn, *args)
+    return fn(*args)
+
+
+def _explore(registry, sid, run_id, scenario, title, max_states):
+    """Background task: engine.explore over the scenario's interleavings, then `explored`."""
+    started = time.monotonic()
+    try:
+        base, _ = interactive_base(scenario)
+        result = _offload(explore, base, max_states)
+        msg = {"run": run_id, "title": title, "states": result.states,
+               "transitions": result.transitions, "complete": result.complete,
+               "max_states": max_states, "terminal": result.terminal,
+               "seconds": round(time.monotonic() - started, 3),
+               "violations": [{"invariant": v.invariant, "message": v.message,
+                               "trace": v.trace, "text": v.scenario_text(base)}
+                              for v in result.violations]}
+        name = "explored"
+    except ScenarioError as e:
+        msg, name = {"code": "bad_message", "message": str(e), "event": "explore"}, "error"
+    except Exception as e:  # an engine failure ends this search, never the server
+        log.exception("explore failed")
+        msg = {"code": "internal", "message": f"explore failed: {type(e).__name__}: {e}",
+               "event": "explore"}
+        name = "error"
+    finally:
+        _explores.release()
+        session = registry.get(sid)
+        if session is not None:
+            session.exploring = False
+    socketio.emit(name, msg, to=sid)
+
 
 def _play(registry, sid, gen):
     """Background task: one forward diff per tick while session.play_gen is still `gen`."""

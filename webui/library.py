@@ -4,26 +4,106 @@ A scenario's Timeline is computed once and shared by every session that opens it
 Timeline is read-only once built), keyed by the file's path and modification time so an
 edited file is picked up on the next open.  Timelines of text typed into the editor are
 kept in a small LRU cache keyed by the text itself.
+
+A choice-mode run (ChoiceRun) is the exception: it grows and branches as its tab chooses
+what runs next, so each session that chooses has its own, built on the shared parsed
+scenario.
 """
 
+import dataclasses
 import hashlib
 import logging
+import re
 import threading
 from collections import OrderedDict
 from pathlib import Path
 
+from engine.errors import EngineError
+from engine.runner import Run as EngineRun
 from engine.scenario import ScenarioError, load_scenario_file, parse_scenario
-from engine.timeline import Timeline
+from engine.timeline import ChoiceTimeline, Timeline
 
 from .annotate import Annotations
 
 log = logging.getLogger(__name__)
 
 EDITOR_FILENAME = "<editor>"
+MAX_CHOICES = 2_000        # actions one choice-mode session may take (each keeps a snapshot)
+
+
+def _log_entry(ev):
+    """What the page lists for an event: the event without its ops."""
+    return {k: v for k, v in ev.items() if k not in ("ops", "inverse")}
+
+
+# -- violations: what they name, for the tree's markers --------------------------------------
+
+_LWP_NAMED = re.compile(r"\bLWP ([A-Za-z][A-Za-z0-9_-]*|\d+)\.(\d+)")
+_PID_NAMED = re.compile(r"\b(?:pid|zombie) (\d+)")
+
+
+def violation_marks(message, doc):
+    """[{pid, tid}] of the processes (tid null) and LWPs a violation message names, as far
+    as they exist in `doc`, the state after the violation.  The invariant messages name an
+    LWP as `LWP NAME.TID` and a process as `pid N` or `zombie N` (engine/invariants.py,
+    engine/exit.py lwp_dispose)."""
+    by_name = {"swapper": 0, "init": 1}
+    by_name.update({p["name"]: p["pid"] for p in doc["procs"].values()})
+    out = []
+    for name, tid in _LWP_NAMED.findall(message):
+        pid = int(name) if name.isdigit() else by_name.get(name)
+        if pid is not None and str(pid) in doc["procs"]:
+            out.append({"pid": pid, "tid": int(tid)})
+    for pid in _PID_NAMED.findall(message):
+        if pid in doc["procs"] and not any(m["pid"] == int(pid) for m in out):
+            out.append({"pid": int(pid), "tid": None})
+    return out
+
+
+def _with_marks(entry, timeline):
+    if entry.get("violation"):
+        entry["marks"] = violation_marks(entry["violation"], timeline.doc_at(entry["seq"]))
+    return entry
+
+
+# -- choice files as interactive runs ---------------------------------------------------------
+
+def step_label(step):
+    """The choice-mode label of a scenario step (`sh: fork a`, `kernel: lwp_dispose a.1`),
+    spelled as engine.runner spells it."""
+    if step.call == "kernel":
+        return "kernel: " + " ".join(step.command.split())
+    return f"{step.actor}: {step.command}"
+
+
+def interactive_base(scenario):
+    """(scenario, trace) for an interactive run.  A `schedule: choice` file records one
+    interleaving: its scripted steps (kernel steps left out, each actor's in file order)
+    are what an interactive run chooses from, and all its steps are the trace that replays
+    it.  Any other scenario is its own base, with an empty trace."""
+    if scenario.schedule != "choice":
+        return scenario, []
+    steps = [s for s in scenario.steps if s.call != "kernel"]
+    base = dataclasses.replace(
+        scenario, schedule="auto",
+        steps=[dataclasses.replace(s, index=i) for i, s in enumerate(steps, 1)])
+    return base, [step_label(s) for s in scenario.steps]
+
+
+def export_auto(scenario, pos):
+    """The steps a default-schedule run had started by event `pos`, as a scenario file
+    (engine Run.export_text: the header and those steps; a `schedule: choice` file gives
+    the actions it had taken).  `ptree run` on it runs them and the kernel work they
+    start, so a position in the middle of that kernel work exports its end."""
+    run = EngineRun(scenario)
+    run.jump(pos)
+    return run.export_text()
 
 
 class Run:
     """One scenario, run to the end: its source text, the Timeline and the view's annotations."""
+
+    mode = "auto"
 
     def __init__(self, name, filename, text, scenario, timeline):
         self.name = name
@@ -33,8 +113,7 @@ class Run:
         self.timeline = timeline
         self.annotations = Annotations(timeline)
         # The event log the page lists: every event without its ops (sent once per open).
-        self.log = [{k: v for k, v in ev.items() if k not in ("ops", "inverse")}
-                    for ev in timeline.events]
+        self.log = [_with_marks(_log_entry(ev), timeline) for ev in timeline.events]
 
     def error(self):
         """The run-time error that ended the run early ({filename, line, message}) or None."""
@@ -49,7 +128,127 @@ class Run:
         sc = self.scenario
         return {"name": self.name, "filename": self.filename, "title": sc.title or self.name or "",
                 "description": sc.description or "", "kernel": sc.kernel, "race": sc.race,
-                "steps": len(sc.steps), "text": self.text}
+                "schedule": sc.schedule, "steps": len(sc.steps), "text": self.text}
+
+    def choice_info(self, pos):
+        return None
+
+    def export_text(self, pos):
+        return export_auto(self.scenario, pos)
+
+
+class ChoiceRun(Run):
+    """A choice-mode run for one session: an engine ChoiceTimeline plus what the page
+    needs at every position of the path taken so far (its runnable actions, the log, the
+    edge labels and violation markers).
+
+    The path is a list of action labels.  `after[k]` is the number of events after k
+    choices; a position that equals one of them is a *choice point*, where the page shows
+    the actions that can run.  Choosing the path's own next action there just moves on;
+    choosing another one drops the rest of the path first (a new branch)."""
+
+    mode = "choice"
+
+    def __init__(self, name, filename, text, scenario, trace=None):
+        base, file_trace = interactive_base(scenario)
+        self.name, self.filename, self.text, self.scenario = name, filename, text, scenario
+        self.base = base
+        self.timeline = ChoiceTimeline(base)
+        self.after = [0]
+        self.actions = [self.timeline.choices()]     # runnable actions after k choices
+        self.log = []
+        self.annotations = Annotations(self.timeline)
+        self.replay_error = None                     # why a trace stopped early, or None
+        for label in (file_trace if trace is None else trace)[:MAX_CHOICES]:
+            try:
+                self._take(label, annotate=False)    # once at the end, not per action
+            except (EngineError, ScenarioError) as e:
+                self._truncate(len(self.trace), force=True)
+                self.replay_error = (f"choice {len(self.trace) + 1} of the path, {label!r}, "
+                                     f"cannot run here ({e}); the path stops before it")
+                break
+        self.annotations = Annotations(self.timeline)
+
+    @property
+    def trace(self):
+        return self.timeline.trace
+
+    def error(self):
+        return None
+
+    def meta(self):
+        return {**super().meta(), "mode": "choice"}
+
+    def point(self, pos):
+        """k when position `pos` is the choice point after k choices (the latest, should
+        an action have made no event), else None (between an event and its violation)."""
+        for k in range(len(self.after) - 1, -1, -1):
+            if self.after[k] == pos:
+                return k
+            if self.after[k] < pos:
+                return None
+        return None
+
+    def choice_info(self, pos):
+        """What the page shows at `pos`: {trace, at, next, actions}.  `at` is the choice
+        point's index (null between an event and its violation), `actions` what can run
+        there [{label, kind}], `next` the path's own next action from there."""
+        k = self.point(pos)
+        return {"trace": list(self.trace), "at": k,
+                "next": self.trace[k] if k is not None and k < len(self.trace) else None,
+                "actions": self.actions[k] if k is not None else []}
+
+    def choose(self, pos, label):
+        """Take action `label` at position `pos`.  Returns (events, new): the events that
+        follow, and whether they are new to the log (a branch or the path's end) rather
+        than the path's own next events.  EngineError if it cannot run there."""
+        k = self.point(pos)
+        if k is None:
+            raise EngineError("this position is inside an action (an event and the violation "
+                              "it caused): step forward to its end first")
+        if label not in {a["label"] for a in self.actions[k]}:
+            runnable = "; ".join(a["label"] for a in self.actions[k]) or "nothing"
+            raise EngineError(f"{label!r} cannot run now (runnable: {runnable})")
+        if k < len(self.trace) and self.trace[k] == label:
+            return self.timeline.events[self.after[k]:self.after[k + 1]], False
+        if len(self.trace) >= MAX_CHOICES and k >= len(self.trace):
+            raise EngineError(f"a choice-mode path is limited to {MAX_CHOICES} actions")
+        self._truncate(k)
+        try:
+            return self._take(label), True
+        except (EngineError, ScenarioError):
+            self._truncate(k, force=True)            # back to the choice point, unharmed
+            raise
+
+    def _take(self, label, annotate=True):
+        evs = self.timeline.choose(label)
+        self.after.append(self.timeline.total)
+        self.actions.append(self.timeline.choices())
+        for ev in evs:
+            self.log.append(_with_marks(_log_entry(ev), self.timeline))
+        if annotate:
+            self.annotations = Annotations(self.timeline)
+        return evs
+
+    def _truncate(self, k, force=False):
+        """Drop the path after k choices (force: also restore the engine's run to the
+        choice point, after an action that failed half-way)."""
+        if k >= len(self.trace) and not force:
+            return
+        self.timeline.truncate(k)
+        del self.after[k + 1:]
+        del self.actions[k + 1:]
+        del self.log[self.timeline.total:]
+        self.annotations = Annotations(self.timeline)
+
+    def export_text(self, pos):
+        """The actions taken up to `pos` as a `schedule: choice` file (the engine's
+        ChoiceTimeline.export_text of that prefix of the path)."""
+        k = next(i for i, n in enumerate(self.after) if n >= pos)
+        if k == len(self.trace):
+            return self.timeline.export_text()
+        tl = ChoiceTimeline(self.base, trace=self.trace[:k])
+        return tl.export_text()
 
 
 class Library:
@@ -128,3 +327,9 @@ class Library:
             while len(self._texts) > self._cache_size:
                 self._texts.popitem(last=False)
         return run
+
+
+def choice_run(run, trace=None):
+    """A fresh choice-mode run of the scenario `run` (a library or editor Run) shows;
+    trace None takes a `schedule: choice` file's own path (nothing for other files)."""
+    return ChoiceRun(run.name, run.filename, run.text, run.scenario, trace)

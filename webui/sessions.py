@@ -2,7 +2,8 @@
 
 A session is a position in a shared, read-only Run (see library.py) plus its play state, so
 a session costs a few integers however large the scenario: the documents it sends come
-from the Timeline's checkpoints.  The registry holds at most MAX_SESSIONS at once (a tab
+from the Timeline's checkpoints.  In choice mode the run is the session's own (a
+ChoiceRun, at most library.MAX_CHOICES actions long).  The registry holds at most MAX_SESSIONS at once (a tab
 beyond that is refused with a message saying so) and drops any session idle for longer
 than IDLE_SECONDS; a tab whose session expired is told so and reopens where it was.
 """
@@ -29,6 +30,7 @@ class Session:
         self.playing = False
         self.play_gen = 0        # bumps on every play/pause/open, to stop a stale play task
         self.speed = 2.0
+        self.exploring = False   # an `explore` search of this tab is running
         self.last_seen = now
         self.lock = threading.RLock()
 
