@@ -12,6 +12,7 @@ its own order) and takes the one the caller picks (`choose()`).  The actions tak
 kept as a trace that `export_text()` writes as a `schedule: choice` file.
 """
 
+import bisect
 import hashlib
 import logging
 import pickle
@@ -44,6 +45,11 @@ class Run:
                 queues.setdefault(st.actor, []).append(st.index)
         self.state = {"pos": 0, "names": {}, "pending": deque(), "results": {},
                       "queues": queues, "trace": [], "started": []}
+        # What grows with the steps taken (names, RESULTs, the trace) is not copied into
+        # every checkpoint: each change is logged with its seq, and a jump moves along
+        # that log to the checkpoint it restores (undoing or redoing changes).
+        self.ledger = []
+        self.cursor = 0
         self.every = checkpoint_every
         self.checkpoints = {0: self._snapshot()}
         self.next_checkpoint = checkpoint_every
@@ -102,6 +108,7 @@ class Run:
         bind = ev.pop("bind", None)
         if bind is not None:
             st["names"][bind["name"]] = bind["pid"]
+            self._log(ev["seq"], "names", bind["name"], bind["pid"])
         if ev["step"] is not None:
             ev["line"] = self.scenario.steps[ev["step"] - 1].line
         else:
@@ -113,6 +120,7 @@ class Run:
             full.update({k: res[k] for k in ("ret", "errno", "status", "info", "blocked")})
             ev["result"] = full
             st["results"][res["step"]] = full
+            self._log(ev["seq"], "results", res["step"], full)
 
     # ------------------------------------------------------------------ scripted steps
     def _fail(self, step, message):
@@ -165,12 +173,12 @@ class Run:
         step = self.scenario.steps[st["pos"]]
         st["pos"] += 1
         if step.call != "kernel":
-            st["trace"].append(f"{step.actor}: {step.command}")
+            self._log_list("trace", f"{step.actor}: {step.command}")
             return self._start(step)
         label = "kernel: " + " ".join(step.command.split())
         for key, work, text in self.kernel.kernel_choices():
             if text == label:
-                st["trace"].append(label)
+                self._log_list("trace", label)
                 return self.kernel.run_action(key, work)
         runnable = "; ".join(t for _, _, t in self.kernel.kernel_choices()) or "none"
         self._fail(step, f"`{label}` is not runnable now (runnable kernel work: {runnable})")
@@ -209,7 +217,7 @@ class Run:
                 raise EngineError(f"{choice!r} cannot run now")
             choice = found[0]
         st = self.state
-        st["trace"].append(choice["label"])
+        self._log_list("trace", choice["label"])
         if choice["kind"] == "kernel":
             evs = self.kernel.run_action(*choice["ref"])
         else:
@@ -254,7 +262,7 @@ class Run:
             self._fail(step, f"name {args['name']!r} is already in use")
         if self._panics(step, key):
             raise Panic("Going nowhere without my init!")
-        self.state["started"].append(step.index)
+        self._log_list("started", step.index)
         return self.kernel.start_syscall(key, step.index, step.call, **args)
 
     # ------------------------------------------------------------------ results
@@ -367,12 +375,12 @@ class Run:
     # ------------------------------------------------------------------ exploration
     def save(self):
         """The whole run state as bytes (for exploring choices)."""
-        return self._snapshot()
+        return pickle.dumps((self.kernel.snapshot(), self.state, self.ledger, self.cursor),
+                            pickle.HIGHEST_PROTOCOL)
 
     def load(self, blob):
-        kblob, state = pickle.loads(blob)
+        kblob, self.state, self.ledger, self.cursor = pickle.loads(blob)
         self.kernel.restore(kblob)
-        self.state = state
 
     def state_key(self):
         """A digest of everything that decides what can happen next: the state document
@@ -397,8 +405,47 @@ class Run:
         return hashlib.blake2b(blob, digest_size=16).digest()
 
     # ------------------------------------------------------------------ time travel
+    LEDGERED = ("names", "results", "trace", "started")
+
+    def _log_list(self, key, value):
+        """Append to a logged list; the entry belongs to the next event."""
+        self.state[key].append(value)
+        self._log(self.seq + 1, key, None, value)
+
+    def _log(self, seq, key, item, value):
+        """Record a change at the cursor.  Replays after a jump write the same entries
+        again (the model is deterministic); a different one drops the old future."""
+        entry = (seq, key, item, value)
+        ledger = self.ledger
+        if self.cursor < len(ledger) and ledger[self.cursor] != entry:
+            del ledger[self.cursor:]
+        if self.cursor == len(ledger):
+            ledger.append(entry)
+        self.cursor += 1
+
     def _snapshot(self):
-        return pickle.dumps((self.kernel.snapshot(), self.state), pickle.HIGHEST_PROTOCOL)
+        """A checkpoint: the kernel and the small part of the run state."""
+        small = {k: v for k, v in self.state.items() if k not in self.LEDGERED}
+        return pickle.dumps((self.kernel.snapshot(), small), pickle.HIGHEST_PROTOCOL)
+
+    def _move_ledger(self, seq):
+        """Make names, RESULTs and trace what they were right after event seq."""
+        st, ledger = self.state, self.ledger
+        target = bisect.bisect_right(ledger, seq, key=lambda e: e[0])
+        while self.cursor > target:
+            self.cursor -= 1
+            _, key, item, _ = ledger[self.cursor]
+            if item is None:
+                st[key].pop()
+            else:
+                del st[key][item]
+        while self.cursor < target:
+            _, key, item, value = ledger[self.cursor]
+            if item is None:
+                st[key].append(value)
+            else:
+                st[key][item] = value
+            self.cursor += 1
 
     def jump(self, n):
         """Put the run at event n (0 = boot): go on from here if no checkpoint lies
@@ -406,9 +453,11 @@ class Run:
         replay from it.  Equal to a fresh replay to n."""
         base = max(s for s in self.checkpoints if s <= n)
         if not base <= self.seq <= n:
-            kblob, state = pickle.loads(self.checkpoints[base])
+            kblob, small = pickle.loads(self.checkpoints[base])
             self.kernel.restore(kblob)
-            self.state = state
+            self._move_ledger(base)
+            small.update({k: self.state[k] for k in self.LEDGERED})
+            self.state = small
             self.next_checkpoint = min((s for s in self.checkpoints if s > base),
                                        default=base + self.every)
         while self.seq < n and self.step() is not None:

@@ -54,6 +54,7 @@ def test_random_sequences_keep_invariants_and_patches_exact(profile, data):
         assert jsonpatch.apply_patch(now, ev["inverse"]) == docs[-1], (ev, text)
         docs.append(now)
     assert [e["kind"] for e in events] == [e["kind"] for e in gen.events]
+    final_results = run.results()
     n = data.draw(st.integers(0, len(events)))
     run.jump(n)
     assert copy(run.kernel.root) == docs[n]
@@ -64,3 +65,4 @@ def test_random_sequences_keep_invariants_and_patches_exact(profile, data):
     assert [(e["seq"], e["kind"], e["summary"]) for e in rest] == \
         [(e["seq"], e["kind"], e["summary"]) for e in events[n:]]
     assert copy(run.kernel.root) == docs[-1]
+    assert run.results() == final_results
