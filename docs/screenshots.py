@@ -6,6 +6,7 @@ Chromium at a projector-like 1600x900, and waits out animations where a picture 
 show their end (or, for the reparent, their middle) — fine in a script, never in a test.
 """
 
+import re
 import shutil
 import sys
 import tempfile
@@ -47,6 +48,32 @@ def shoot(page, name):
     print(f"wrote {path.relative_to(ROOT)}")
 
 
+def shoot_compare_and_quiz(page, server):
+    """Compare mode after the orphans' parent exits; a quiz question answered wrong."""
+    page.goto(server.url("/compare?scenario=orphans-reaper&step=6"))
+    expect(page.locator("#position")).to_have_text("Step 6 of 10")
+    page.wait_for_timeout(900)
+    shoot(page, "compare")
+
+    page.goto(server.url("/quiz?scenario=orphans-reaper&kind=predict"))
+    heading = page.locator("#question-title")
+    while True:                                   # answer on to the question about `a: exit 0`
+        expect(heading).to_have_text(re.compile(r"step \d+ of"))
+        if "step 6 of" in heading.inner_text():
+            break
+        before = heading.inner_text()
+        page.get_by_role("radio").first.check()
+        page.get_by_role("button", name="Check answer").click()
+        page.get_by_role("button", name="Next question").click()
+        expect(heading).not_to_have_text(before)
+    page.get_by_role("radio", name="Option A").check()
+    page.get_by_role("button", name="Check answer").click()
+    expect(page.locator("#feedback")).not_to_be_empty()
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(DOCS / "screenshot-quiz.png"), full_page=True)
+    print("wrote docs/screenshot-quiz.png")
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw:
         for f in SCENARIOS.glob("*.yaml"):
@@ -84,6 +111,8 @@ def main():
 
             open_at(page, server, "bench-1000", big_start)
             shoot(page, "1000")
+
+            shoot_compare_and_quiz(page, server)
             browser.close()
         finally:
             server.stop()

@@ -7,7 +7,7 @@ import { fillEvents, fillTitle, getJSON, resultText, showError, sourceParams, sy
 const $ = (id) => document.getElementById(id);
 const KERNELS = ['classic', 'reaper'];
 const source = sourceParams();
-const trees = Object.fromEntries(KERNELS.map((k) => [k, new MiniTree($(`tree-${k}`), { idPrefix: k })]));
+const trees = Object.fromEntries(KERNELS.map((k) => [k, new MiniTree($(`tree-${k}`), { idPrefix: k, minScale: 0.5 })]));
 
 let shown = null;     // the last answer drawn
 let wanted = Math.max(0, Number.parseInt(new URLSearchParams(location.search).get('step') || '0', 10) || 0);

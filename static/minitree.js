@@ -44,6 +44,7 @@ export class MiniTree {
     this.svg = d3.select(svgEl).attr('preserveAspectRatio', 'xMidYMin meet');
     this.prefix = options.idPrefix || svgEl.id || 'tree';
     this.height = options.height || null;
+    this.minScale = options.minScale || 0;
     this.gEdges = this.svg.append('g').attr('class', 'edges');
     this.gNodes = this.svg.append('g').attr('class', 'nodes');
   }
@@ -88,6 +89,8 @@ export class MiniTree {
     const w = Math.max(...xs) - Math.min(...xs) + W + 2 * PAD;
     const h = Math.max(...ys) - Math.min(...ys) + H + 2 * PAD;
     this.svg.attr('viewBox', `${x0} ${y0} ${w} ${h}`);
+    // A wide tree stays readable: at least minScale, and its box scrolls sideways.
+    if (this.minScale) this.svgEl.style.minWidth = `${Math.round(w * this.minScale)}px`;
     if (this.height) {
       // One scale for every tree of the page (as long as it fits), so sizes compare.
       const { scale = 0.7, max = 420 } = this.height;

@@ -122,6 +122,7 @@ function option(q, opt, i) {
     head.append(verdict);
     label.append(head, words, treeSvg(opt, `Option ${LETTERS[i]} tree`, `option-${i}`));
   } else {
+    input.setAttribute('aria-label', opt);
     const code = document.createElement('code');
     code.textContent = opt;
     const verdict = document.createElement('span');

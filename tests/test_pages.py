@@ -351,3 +351,20 @@ def test_quiz_on_a_random_scenario(client):
 ])
 def test_quiz_bad_input(client, path, query, status):
     error_of(client.get(f"{path}?{query}"), status)
+
+
+def test_differences_in_words():
+    docs = {"procs": {"1": {"name": "init"}, "2": {"name": "sh"}}}
+    said = {f: pages.describe_diff({"pid": 5, "name": "p4", "field": f, "a": a, "b": b}, docs, docs)
+            for f, a, b in [("ppid", 1, 2), ("state", "SZOMB", "SACTIVE"), ("nthreads", 1, 2),
+                            ("flags", [], ["P_WEXIT"]), ("blocked", None, "killlwps"),
+                            ("xstat", 768, None), ("exists", False, True)]}
+    assert said == {
+        "ppid": "p4 (pid 5): parent init (1) under classic, sh (2) under reaper",
+        "state": "p4 (pid 5): state SZOMB under classic, SACTIVE under reaper",
+        "nthreads": "p4 (pid 5): 1 thread under classic, 2 threads under reaper",
+        "flags": "p4 (pid 5): flags none under classic, P_WEXIT under reaper",
+        "blocked": "p4 (pid 5): not asleep under classic, asleep in killlwps under reaper",
+        "xstat": "p4 (pid 5): exit status word 768 under classic, no exit status under reaper",
+        "exists": "p4 (pid 5): exists under reaper only (reaped or never created under classic)",
+    }

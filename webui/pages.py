@@ -427,15 +427,18 @@ def _who(doc, pid):
     return f"{p['name']} ({pid})" if p else f"pid {pid}"
 
 
+VALUE_WORDS = ("blocked", "nthreads", "xstat")     # fields whose values say what they are
+
+
 def _value(field, v):
     if field == "flags":
-        return "|".join(v) if v else "no flags"
+        return "|".join(v) if v else "none"
     if field == "blocked":
         return f"asleep in {v}" if v else "not asleep"
     if field == "nthreads":
         return f"{v} thread" + ("" if v == 1 else "s")
     if field == "xstat":
-        return "no exit status" if v is None else f"status word {v}"
+        return "no exit status" if v is None else f"exit status word {v}"
     return str(v)
 
 
@@ -450,9 +453,8 @@ def describe_diff(d, classic, reaper):
     if f == "ppid":
         return (f"{head}: parent {_who(classic, d['a'])} under classic, "
                 f"{_who(reaper, d['b'])} under reaper")
-    what = {"state": "state", "nthreads": "threads", "flags": "flags", "blocked": "sleep",
-            "xstat": "exit status"}.get(f, f)
-    return (f"{head}: {what} {_value(f, d['a'])} under classic, "
+    what = {"state": "state ", "flags": "flags "}.get(f, "" if f in VALUE_WORDS else f"{f} ")
+    return (f"{head}: {what}{_value(f, d['a'])} under classic, "
             f"{_value(f, d['b'])} under reaper")
 
 
