@@ -1,7 +1,7 @@
 // Wiring: connects the transport (socket.js), the state (state.js) and the views
 // (render.js) to the page's controls, keys and URL.  docs/protocol.md has the messages.
 import { connect } from './socket.js';
-import { ExplorerState, formatSeed } from './state.js';
+import { ExplorerState, MAX_URL, decodeChoices, decodeText, formatSeed, sessionQuery } from './state.js';
 import { LogView, TrayView, TreeView, escapeHtml, renderInspector } from './render.js';
 
 const $ = (id) => document.getElementById(id);
@@ -31,6 +31,8 @@ const transport = connect({
   status: onStatus,
   scenario_error: onScenarioError,
   error: onError,
+  exported: onExported,
+  explored: onExplored,
   disconnect: () => notice('Disconnected from the ptree server; reconnecting…', 'warn', 0),
   connect_error: (err) => notice(`Cannot connect: ${err.message}`, 'error', 0),
 });
@@ -45,7 +47,14 @@ function onConnect() {
   hideNotice();
   // A new connection after a lost one is a new session: reopen what we showed, where we
   // were.  (On the first connection `hello` opens the first scenario.)
-  if (source && state.doc) send('open', { ...source, event: state.seq });
+  if (source && state.doc) send('open', reopening());
+}
+
+/** The `open` that puts a new session where this page is (its mode and path too). */
+function reopening() {
+  const msg = { ...source, event: state.seq };
+  if (state.mode === 'choice') Object.assign(msg, { mode: 'choice', choices: state.choice?.trace || [] });
+  return msg;
 }
 
 function onHello(msg) {
@@ -56,16 +65,35 @@ function onHello(msg) {
     syncPicker();
     return;
   }
+  // The address says what to open: ?scenario=NAME or ?text=BASE64URL, optionally
+  // &choices=BASE64URL (choice mode and its path), and &event=N.
   const params = new URLSearchParams(location.search);
   const names = msg.scenarios.map((s) => s.name);
+  const event = Number.parseInt(params.get('event') || '0', 10);
+  const opts = {};
+  if (params.has('choices')) {
+    try {
+      opts.choices = decodeChoices(params.get('choices'));
+      opts.mode = 'choice';
+    } catch (err) {
+      notice('The address has a choice-mode path that cannot be read; opening without it.', 'warn', 8000);
+    }
+  }
+  if (params.has('text')) {
+    try {
+      openScenario({ text: decodeText(params.get('text')), name: 'shared' }, Number.isFinite(event) ? event : 0, opts);
+      return;
+    } catch (err) {
+      notice('The address holds scenario text that cannot be read (it was cut short or changed); opening the library instead.', 'error', 0);
+    }
+  }
   const wanted = params.get('scenario');
   const name = wanted || (names.includes(DEFAULT_SCENARIO) ? DEFAULT_SCENARIO : names[0]);
   if (!name) {
     $('current').innerHTML = '<span class="muted">No scenarios found: write one in the editor below.</span>';
     return;
   }
-  const event = Number.parseInt(params.get('event') || '0', 10);
-  openScenario({ name }, Number.isFinite(event) ? event : 0);
+  openScenario({ name }, Number.isFinite(event) ? event : 0, opts);
 }
 
 function onSnapshot(msg) {
@@ -120,17 +148,18 @@ function onScenarioError(err) {
 function onError(err) {
   if (err.code === 'expired' && source) {
     notice(err.message, 'warn');
-    send('open', { ...source, event: state.seq });
+    send('open', reopening());
     return;
   }
+  if (err.event === 'explore') exploreDone(`Explore: ${err.message}`);
   notice(`Server: ${err.message}`, err.code === 'busy' ? 'error' : 'warn', err.code === 'busy' ? 0 : 6000);
 }
 
 // -- actions -----------------------------------------------------------------------------
 
-function openScenario(src, event = 0) {
+function openScenario(src, event = 0, opts = {}) {
   source = src;
-  send('open', { ...src, event });
+  send('open', { ...src, event, ...opts });
 }
 
 function step() { if (state.doc && state.seq < state.total) send('step'); }
@@ -163,7 +192,39 @@ $('run').addEventListener('click', () => {
   state.selected = null;
   tree.autoFit = true;
   const label = source?.name ? `${source.name} (edited)` : 'edited';
-  openScenario({ text: $('editor').value, name: label }, 0);
+  openScenario({ text: $('editor').value, name: label }, 0, $('choice-mode').checked ? { mode: 'choice' } : {});
+});
+$('choice-mode').addEventListener('change', (e) => {
+  if (!source) return;
+  // A `schedule: choice` file is one interleaving: both modes show the same events, so
+  // the position is kept; any other file starts again at the boot state.
+  const keep = state.scenario?.schedule === 'choice' ? state.seq : 0;
+  openScenario(source, keep, e.target.checked ? { mode: 'choice' } : {});
+});
+$('choice-buttons').addEventListener('click', (e) => {
+  const button = e.target.closest('button[data-label]');
+  if (button) send('choose', { label: button.dataset.label });
+});
+$('export').addEventListener('click', () => { if (state.doc && state.seq > 0) send('export'); });
+$('share').addEventListener('click', share);
+$('share-close').addEventListener('click', () => { $('share-box').hidden = true; });
+$('explore').addEventListener('click', () => {
+  if (!state.doc) return;
+  const max = Number($('explore-states').value);
+  $('explore').disabled = true;
+  $('explore-results').innerHTML = `<p class="muted">Exploring every interleaving of this scenario (up to ${max.toLocaleString('en')} states)…</p>`;
+  send('explore', { max_states: max });
+});
+$('explore-results').addEventListener('click', (e) => {
+  const button = e.target.closest('button[data-trace]');
+  if (!button) return;
+  const found = lastExplore?.violations[Number(button.dataset.trace)];
+  if (!found) return;
+  state.selected = null;
+  tree.autoFit = true;
+  // The trace is a `schedule: choice` file: opened at its last event, the violation.
+  openScenario({ text: found.text, name: `trace to ${found.invariant}` }, Number.MAX_SAFE_INTEGER,
+    $('choice-mode').checked ? { mode: 'choice' } : {});
 });
 $('editor').addEventListener('input', () => renderGutter());
 $('editor').addEventListener('scroll', () => { $('gutter').scrollTop = $('editor').scrollTop; });
@@ -175,6 +236,11 @@ document.addEventListener('keydown', (e) => {
   if (e.key === 'ArrowRight') { e.preventDefault(); step(); }
   else if (e.key === 'ArrowLeft') { e.preventDefault(); back(); }
   else if (e.key === ' ') { e.preventDefault(); if (!e.repeat) playPause(); }
+  else if (/^[1-9]$/.test(e.key) && state.mode === 'choice') {
+    // 1-9: the n-th runnable action, as its button says.
+    const action = state.choice?.actions?.[Number(e.key) - 1];
+    if (action) { e.preventDefault(); send('choose', { label: action.label }); }
+  }
 });
 document.addEventListener('keyup', (e) => {
   // A focused button would also "click" on space's keyup: the keydown above already acted.
@@ -210,12 +276,20 @@ function renderCurrent(ev) {
   const head = `<div class="title">${escapeHtml(sc?.title || sc?.name || '')}${profile}</div>`;
   if (!ev) {
     const desc = sc?.description ? `<div class="desc">${escapeHtml(sc.description)}</div>` : '';
-    $('current').innerHTML = `${head}<div class="ev"><span class="muted">Boot state: proc0 (swapper) and init. Press Step (→) to run the first event.</span></div>${desc}`;
+    const next = state.mode === 'choice' && state.total === 0
+      ? 'Choose the first action below.' : 'Press Step (→) to run the first event.';
+    $('current').innerHTML = `${head}<div class="ev"><span class="muted">Boot state: proc0 (swapper) and init. ${next}</span></div>${desc}`;
     return;
   }
   const seed = formatSeed(ev.seed);
   const result = ev.result ? `<div class="result">→ step ${ev.result.step} <code>${escapeHtml(ev.result.command)}</code> ${resultText(ev.result)}</div>` : '';
   const violation = ev.violation ? `<div class="violation" role="alert">⚠ Invariant violated: ${escapeHtml(ev.violation)}</div>` : '';
+  if (ev.kind === 'violation') {
+    // The invariant check's own event: its summary is the violation, shown once, in red.
+    $('current').innerHTML = `${head}<div class="ev"><span class="kind">violation</span>` +
+      `<span class="who">event ${ev.seq}</span> the invariant check after event ${ev.seq - 1} failed</div>${violation}`;
+    return;
+  }
   $('current').innerHTML = `${head}<div class="ev"><span class="kind">${escapeHtml(ev.kind)}</span>` +
     `<span class="who">${escapeHtml(ev.name || ev.actor)}</span> ${escapeHtml(ev.summary)} ` +
     `<span class="seed" title="${escapeHtml(seed.title)}">${escapeHtml(seed.text)}</span></div>${result}${violation}`;
@@ -239,7 +313,38 @@ function renderControls() {
   play.textContent = state.playing ? 'Pause' : 'Play';
   play.disabled = !state.playing && state.seq >= state.total;
   play.classList.toggle('playing', state.playing);
+  $('export').disabled = state.seq <= 0;
+  $('choice-mode').checked = state.mode === 'choice';
+  renderChoices();
   syncPicker();
+}
+
+/** Choice mode: one button per action that can run at this position (TLA+ Spectacle). */
+function renderChoices() {
+  const panel = $('choices');
+  panel.hidden = state.mode !== 'choice' || !state.choice;
+  if (panel.hidden) return;
+  const { actions, at, next, trace } = state.choice;
+  const key = JSON.stringify([state.run, state.seq, actions, at, next, trace.length]);
+  if (panel.dataset.key === key) return;
+  panel.dataset.key = key;
+  let hint;
+  if (at === null) hint = 'This action also broke an invariant: Step (→) to see it.';
+  else if (!actions.length) hint = 'Nothing can run any more: this interleaving has ended.';
+  else if (next) hint = `The path goes on with “${next}” (Step →); choosing another action starts a new branch from here.`;
+  else hint = 'Keys 1–9 choose too.';
+  $('choices-hint').textContent = `${at === null ? '' : `after ${at} of ${trace.length} chosen actions · `}${hint}`;
+  const focused = document.activeElement?.closest?.('#choice-buttons') ? document.activeElement.dataset.label : null;
+  $('choice-buttons').innerHTML = actions.map((a, i) =>
+    `<button type="button" class="action ${a.kind}${a.label === next ? ' next' : ''}" data-label="${escapeHtml(a.label)}" ` +
+    `title="${i < 9 ? `key ${i + 1} · ` : ''}${a.kind === 'kernel' ? 'kernel work' : 'a scripted step'}${a.label === next ? ' · next on the recorded path' : ''}">` +
+    `${escapeHtml(a.label)}</button>`).join('');
+  // Keep the keyboard where it was: on the same action, else on the first one.
+  if (focused !== null) {
+    const again = [...$('choice-buttons').querySelectorAll('button')].find((b) => b.dataset.label === focused)
+      || $('choice-buttons').querySelector('button');
+    again?.focus();
+  }
 }
 
 function syncPicker() {
@@ -258,11 +363,91 @@ function syncUrl() {
 
 function writeUrl() {
   urlTimer = null;
-  const params = new URLSearchParams();
-  if (source?.name && !source.text) params.set('scenario', source.name);
-  params.set('event', String(state.seq));
-  const url = `${location.pathname}?${params}`;
+  // The whole session when it fits (reload reopens it), else as much as fits.
+  let url = `${location.pathname}?${sessionQuery(where())}`;
+  if (location.origin.length + url.length > MAX_URL) {
+    url = `${location.pathname}?${sessionQuery({ ...where(), text: null, choices: null })}`;
+  }
   if (url !== location.pathname + location.search) history.replaceState(null, '', url);
+}
+
+/** What a URL needs to reopen this session: source, choice-mode path, event. */
+function where() {
+  return {
+    name: source?.text === undefined ? source?.name : null,
+    text: source?.text,
+    choices: state.mode === 'choice' ? state.choice?.trace || [] : null,
+    event: state.seq,
+  };
+}
+
+// -- export and share --------------------------------------------------------------------------
+
+function onExported(msg) {
+  const blob = new Blob([msg.text], { type: 'application/x-yaml' });
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = msg.filename;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+  const what = msg.mode === 'choice' ? 'the actions chosen so far, under schedule: choice' : 'the steps run so far';
+  notice(`Exported ${msg.filename} (${what}, at event ${msg.event}); \`ptree run ${msg.filename}\` replays it.`, 'info', 8000);
+}
+
+function share() {
+  if (!state.doc) return;
+  const url = `${location.origin}${location.pathname}?${sessionQuery(where())}`;
+  const box = $('share-box');
+  box.hidden = false;
+  const msg = $('share-msg');
+  if (url.length > MAX_URL) {
+    $('share-url').value = '';
+    $('share-url').hidden = true;
+    msg.setAttribute('role', 'alert');
+    msg.className = 'share-msg error';
+    msg.textContent = `This session is too large to share as a link: ${url.length.toLocaleString('en')} characters, ` +
+      `and links are limited to ${MAX_URL.toLocaleString('en')}. Use Export to save it as a file instead.`;
+    return;
+  }
+  $('share-url').hidden = false;
+  $('share-url').value = url;
+  $('share-url').select();
+  msg.setAttribute('role', 'status');
+  msg.className = 'share-msg';
+  msg.textContent = 'This link reopens the session at this event.';
+  navigator.clipboard?.writeText(url).then(
+    () => { msg.textContent = 'Link copied: it reopens the session at this event.'; },
+    () => {});  // no clipboard (permissions): the link is selected for copying by hand
+}
+
+// -- explore -------------------------------------------------------------------------------
+
+let lastExplore = null;
+
+function onExplored(msg) {
+  lastExplore = msg;
+  const n = msg.states.toLocaleString('en');
+  const scope = msg.complete
+    ? `every interleaving was explored (${n} states, ${msg.transitions.toLocaleString('en')} transitions)`
+    : `the search stopped at its limit of ${msg.max_states.toLocaleString('en')} states, so it is not complete`;
+  let html;
+  if (!msg.violations.length) {
+    html = `<p class="explore-none">No violation in ${n} states: ${scope}.</p>`;
+  } else {
+    html = `<p class="explore-found">${msg.violations.length} invariant${msg.violations.length > 1 ? 's' : ''} violated; ${scope}.</p><ul class="explore-list">` +
+      msg.violations.map((v, i) => `<li><button type="button" data-trace="${i}">Open trace</button>` +
+        `<span class="muted">shortest trace: ${v.trace.length} actions</span>` +
+        `<span class="violation">⚠ ${escapeHtml(v.message)}</span></li>`).join('') + '</ul>';
+  }
+  exploreDone(`${html}<p class="muted">${escapeHtml(msg.title)} · ${msg.seconds} s</p>`, true);
+}
+
+function exploreDone(content, isHtml = false) {
+  $('explore').disabled = false;
+  if (isHtml) $('explore-results').innerHTML = content;
+  else $('explore-results').textContent = content;
 }
 
 // -- the editor ------------------------------------------------------------------------------
@@ -330,4 +515,4 @@ function toggleSet(set, value) {
 }
 
 // For tests, the benchmark and the curious: the live objects.
-window.ptree = { state, send, socket: transport.socket, tree };
+window.ptree = { state, send, socket: transport.socket, tree, where };

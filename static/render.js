@@ -59,6 +59,7 @@ export class TreeView {
     const t = this.svg.transition('tree').duration(ctx.duration).ease(d3.easeCubicInOut);
     const root = this.layout(doc, state.selected);
     const nodes = root.descendants();
+    this.marks = state.violationMarks();
     ctx = { ...ctx, big: nodes.length > BIG_TREE };
     const leaving = this.leavingLwps(doc);
     if (ctx.dir === 'snapshot') this.viewport.selectAll('.exiting').interrupt().remove();
@@ -218,11 +219,13 @@ export class TreeView {
     const reaper = reapers.get(p.pid);
     const reason = state.edges[String(p.pid)];
     const selected = state.selected === p.pid;
+    const marks = this.marks?.get(p.pid) || null;
     const sig = JSON.stringify([p.name, p.ppid, p.state, p.blocked, p.xstat, p.lwps, p.nthreads,
-      reaper && [reaper.id, reaper.refs], selected, state.selected === null, d.data.hidden, d.data.nkids, this.collapsed.has(p.pid), reason]);
+      reaper && [reaper.id, reaper.refs], selected, state.selected === null, d.data.hidden, d.data.nkids, this.collapsed.has(p.pid), reason, marks]);
     if (g.attr('data-sig') === sig) return;
     g.attr('data-sig', sig)
-      .attr('class', `node proc ${p.state.toLowerCase()}${p.blocked ? ' blocked' : ''}${selected ? ' selected' : ''}${reaper ? ' reaper' : ''}`)
+      .attr('class', `node proc ${p.state.toLowerCase()}${p.blocked ? ' blocked' : ''}${selected ? ' selected' : ''}${reaper ? ' reaper' : ''}${marks ? ' violated' : ''}`)
+      .attr('data-violation', marks ? [...new Set(marks.map((m) => m.message))].join('; ') : null)
       .attr('role', 'treeitem')
       .attr('aria-label', `pid ${p.pid} ${p.name}`)
       .attr('aria-level', d.depth + 1)
@@ -240,7 +243,19 @@ export class TreeView {
     const status = p.state === 'SZOMB' && p.xstat !== null && p.xstat !== undefined
       ? `zombie · ${describeStatus(p.xstat)}` : STATE_TEXT[p.state] || p.state;
     g.append('text').attr('class', 'l2').attr('y', -H / 2 + 42).text(status);
-    this.drawLwps(g, p);
+    this.drawLwps(g, p, marks);
+    if (marks) {
+      // A violated invariant names this process (or one of its LWPs): a red marker.
+      const v = g.append('g').attr('class', 'violation-mark').attr('transform', `translate(${-W / 2 + 4},${-H / 2 - 2})`);
+      v.append('circle').attr('r', 14);
+      v.append('text').attr('y', 6).text('!');
+      v.append('title').text(marks.map((m) => `invariant violated at event ${m.seq}: ${m.message}`).join('\n'));
+      // And in words under the node (below a sleep label, if there is one).
+      const words = `⚠ ${[...new Set(marks.map((m) => m.message.split(':')[0]))].join(', ')}`;
+      const label = g.append('g').attr('class', 'violation-label').attr('transform', `translate(0,${H / 2 + (p.blocked ? 45 : 17)})`);
+      label.append('rect').attr('x', -words.length * 4.8 - 10).attr('y', -12).attr('width', words.length * 9.6 + 20).attr('height', 24).attr('rx', 12);
+      label.append('text').attr('y', 5).text(words);
+    }
 
     if (reaper) {
       const badge = g.append('g').attr('class', 'badge').attr('transform', `translate(${W / 2 - 6},${-H / 2 - 4})`);
@@ -270,9 +285,12 @@ export class TreeView {
       (reason ? `; parent ${p.ppid} because: ${reason}` : ''));
   }
 
-  /** LWPs: small marks inside the process, one per tid (data-tid). */
-  drawLwps(g, p) {
+  /** LWPs: small marks inside the process, one per tid (data-tid); an LWP a violation
+   *  names that is gone (freed while it still ran) stays as a red cross (data-freed-tid). */
+  drawLwps(g, p, marks) {
     const lwps = Object.values(p.lwps || {}).sort((a, b) => a.tid - b.tid);
+    const freed = [...new Set((marks || []).map((m) => m.tid))]
+      .filter((tid) => tid !== null && tid !== undefined && !(p.lwps || {})[String(tid)]);
     const row = g.append('g').attr('class', 'lwps').attr('transform', `translate(${-W / 2 + 16},${H / 2 - 12})`);
     lwps.slice(0, MAX_LWP_MARKS).forEach((l, i) => {
       const m = row.append('g')
@@ -285,6 +303,14 @@ export class TreeView {
     if (lwps.length > MAX_LWP_MARKS) {
       row.append('text').attr('class', 'more-lwps').attr('x', MAX_LWP_MARKS * 15 - 4).attr('y', 4).text(`+${lwps.length - MAX_LWP_MARKS}`);
     }
+    const x0 = Math.min(lwps.length, MAX_LWP_MARKS) * 15 + (lwps.length > MAX_LWP_MARKS ? 18 : 0);
+    freed.forEach((tid, i) => {
+      const m = row.append('g').attr('class', 'lwp freed').attr('data-freed-tid', tid)
+        .attr('transform', `translate(${x0 + i * 17},0)`);
+      m.append('circle').attr('r', 7);
+      m.append('path').attr('d', 'M-4,-4L4,4M4,-4L-4,4');
+      m.append('title').text(`tid ${tid}: freed while it was still running (use-after-free)`);
+    });
   }
 
   drawEdges(nodes, state, t, ctx) {
@@ -488,7 +514,7 @@ export class LogView {
     this.list = listEl;
     this.onJump = onJump;
     this.window = [0, 0];   // [first seq, last seq] of the entries in the DOM
-    this.events = null;
+    this.version = -1;      // the state's logVersion the entries show
     this.current = null;
     listEl.addEventListener('click', (e) => {
       const li = e.target.closest('li[data-seq]');
@@ -508,8 +534,8 @@ export class LogView {
     const seq = state.seq;
     const [lo, hi] = this.window;
     const needWindow = events.length > LogView.WINDOW && (seq < lo + 200 || seq > hi - 200);
-    if (events !== this.events || needWindow) {
-      this.events = events;
+    if (state.logVersion !== this.version || needWindow) {
+      this.version = state.logVersion;
       this.fill(events, seq);
     }
     const old = this.list.querySelector('li[aria-current]');
@@ -542,12 +568,13 @@ export class LogView {
 function entryHtml(ev) {
   const seed = formatSeed(ev.seed);
   const where = ev.line ? ` · line ${ev.line}` : '';
-  const violation = ev.violation ? `<span class="violation">⚠ invariant: ${escapeHtml(ev.violation)}</span>` : '';
+  const violation = ev.violation ? `<span class="violation">⚠ Invariant violated: ${escapeHtml(ev.violation)}</span>` : '';
   return `<li data-seq="${ev.seq}" tabindex="0" class="${ev.violation ? 'violated' : ''}">` +
     `<span class="seq">${ev.seq}</span>` +
     `<span class="kind">${escapeHtml(ev.kind)}</span>` +
     `<span class="who">${escapeHtml(ev.name || ev.actor || '')}${where}</span>` +
-    `<span class="summary">${escapeHtml(ev.summary)}</span>${violation}` +
+    // A violation event's summary is its violation: said once, in the red line.
+    `${ev.kind === 'violation' ? '' : `<span class="summary">${escapeHtml(ev.summary)}</span>`}${violation}` +
     `<span class="seed" title="${escapeHtml(seed.title)}">${escapeHtml(seed.text)}</span></li>`;
 }
 

@@ -2,12 +2,13 @@
 // docs/protocol.md but not what they mean; app.js wires them to state and view.
 import { io } from './vendor/socket.io/socket.io.esm.min.js';
 
-const INCOMING = ['hello', 'scenarios', 'snapshot', 'diff', 'status', 'scenario_error', 'error'];
+const INCOMING = ['hello', 'scenarios', 'snapshot', 'diff', 'status', 'scenario_error', 'error',
+  'exported', 'explored'];
 
 /**
  * Connect to the server this page came from (never anywhere else).
- * handlers: {hello, snapshot, diff, status, scenario_error, error, connect, disconnect,
- *            connect_error}; each optional.  Returns {send(name, data), socket}.
+ * handlers: {hello, snapshot, diff, status, scenario_error, error, exported, explored,
+ *            connect, disconnect, connect_error}; each optional.  Returns {send(name, data), socket}.
  */
 export function connect(handlers) {
   const socket = io({ reconnectionDelayMax: 4000 });

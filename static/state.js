@@ -16,6 +16,32 @@ export class ExplorerState {
     this.playing = false;
     this.speed = 2;
     this.selected = null;  // pid whose fields the inspector shows
+    this.mode = 'auto';    // 'auto' (the scenario's own schedule) or 'choice'
+    this.choice = null;    // choice mode: {trace, at, next, actions} at this position
+    this.logVersion = 0;   // bumps whenever `events` changes (the log view redraws)
+    this.violations = [];  // events with a violation: {seq, violation, marks}
+  }
+
+  /** The event log changed: note it, and index its violations. */
+  logChanged() {
+    this.logVersion += 1;
+    this.violations = this.events.filter((ev) => ev.violation);
+  }
+
+  /**
+   * pid -> [{tid, message, seq}] for the violations that have happened by the current
+   * event (the tree marks each process or LWP a violation names).
+   */
+  violationMarks() {
+    const out = new Map();
+    for (const ev of this.violations) {
+      if (ev.seq > this.seq) break;
+      for (const m of ev.marks || []) {
+        if (!out.has(m.pid)) out.set(m.pid, []);
+        out.get(m.pid).push({ tid: m.tid, message: ev.violation, seq: ev.seq });
+      }
+    }
+    return out;
   }
 
   /** Take a snapshot message: the whole document at msg.seq. */
@@ -24,7 +50,10 @@ export class ExplorerState {
       this.scenario = msg.scenario;
       this.events = msg.events;
       this.runError = msg.error;
+      this.logChanged();
     }
+    this.mode = msg.mode || 'auto';
+    this.choice = msg.choice || null;
     this.run = msg.run;
     this.doc = msg.doc;
     this.seq = msg.seq;
@@ -49,6 +78,13 @@ export class ExplorerState {
     this.seq = msg.seq;
     this.total = msg.total;
     this.playing = msg.playing;
+    this.choice = msg.choice || null;
+    if (msg.new) {
+      // Choice mode: an event the log does not have yet (the path grew or branched).
+      this.events.length = msg.seq - 1;
+      this.events.push(msg.event);
+      this.logChanged();
+    }
     for (const [pid, reason] of Object.entries(msg.edges || {})) {
       if (reason === null) delete this.edges[pid];
       else this.edges[pid] = reason;
@@ -121,4 +157,53 @@ export function describeStatus(xstat) {
   if (low === 0) return `exit ${(xstat >> 8) & 0xff}`;
   if (low === 0x7f) return `stopped by ${signame((xstat >> 8) & 0xff)}`;
   return `killed by ${signame(low)}`;
+}
+
+// -- shareable URLs ----------------------------------------------------------------------------
+
+/** The longest address Share hands out (and the page keeps in its address bar): the
+ *  default server (eventlet) refuses request lines over 8,192 bytes. */
+export const MAX_URL = 8000;
+
+/** UTF-8 text as base64url without padding (safe in a query string). */
+export function encodeText(text) {
+  const bytes = new TextEncoder().encode(text);
+  let bin = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/** The inverse of encodeText; throws on anything that is not base64url of UTF-8. */
+export function decodeText(code) {
+  if (!/^[A-Za-z0-9_-]*$/.test(code)) throw new Error('not base64url');
+  let b64 = code.replace(/-/g, '+').replace(/_/g, '/');
+  while (b64.length % 4) b64 += '=';
+  const bin = atob(b64);
+  const bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
+  return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+}
+
+/** A choice-mode path (action labels, which never hold a newline) for the URL. */
+export function encodeChoices(labels) {
+  return encodeText(labels.join('\n'));
+}
+
+export function decodeChoices(code) {
+  const text = decodeText(code);
+  return text === '' ? [] : text.split('\n');
+}
+
+/**
+ * The query that reopens a session: `scenario=NAME` (a library file) or `text=BASE64URL`
+ * (edited text), then `choices=BASE64URL` in choice mode, then `event=N`.
+ */
+export function sessionQuery({ name, text, choices, event }) {
+  const params = new URLSearchParams();
+  if (text !== undefined && text !== null) params.set('text', encodeText(text));
+  else if (name) params.set('scenario', name);
+  if (choices) params.set('choices', encodeChoices(choices));
+  params.set('event', String(event));
+  return params.toString();
 }
