@@ -381,3 +381,16 @@ def test_one_explore_per_tab(client):
     name, err = wait_for(client, {"error"}, seconds=5)
     assert err["code"] == "explore_busy"
     assert wait_for(client, {"explored"})[0] == "explored"
+
+
+def test_export_of_a_trace_file_in_auto_mode_keeps_its_schedule(client, race, race_trace):
+    text = explore(race).violations[0].scenario_text(race)
+    client.emit("open", {"text": text, "name": "trace", "event": 5})
+    only(client, "snapshot")
+    out = export(client)
+    assert out["filename"] == "trace-event-5.yaml"
+    prefix = ChoiceTimeline(race, trace=race_trace[:5])
+    assert prefix.total == 5
+    assert parse_scenario(out["text"]).schedule == "choice"
+    run, events = run_scenario(parse_scenario(out["text"]))
+    assert len(events) == 5 and run.kernel.root == prefix.doc_at(5)
