@@ -13,7 +13,7 @@ let shown = null;     // the last answer drawn
 let wanted = Math.max(0, Number.parseInt(new URLSearchParams(location.search).get('step') || '0', 10) || 0);
 let request = 0;      // answers to older requests are dropped
 
-async function go(n) {
+async function go(n, note = '') {
   wanted = n;
   const id = ++request;
   const query = new URLSearchParams(source);
@@ -22,12 +22,16 @@ async function go(n) {
   if (id !== request) return;
   if (!answer.ok) {
     showError($('page-error'), answer.message);
+    if (!shown && n !== 0 && answer.code === 'bad_request') {
+      go(0, `${answer.message}: showing the boot state.`);  // an address with a bad step
+      return;
+    }
     if (!shown) $('title').textContent = 'Cannot compare this scenario';
     wanted = shown ? shown.step : 0;
     renderControls();
     return;
   }
-  showError($('page-error'), '');
+  showError($('page-error'), note);
   draw(answer.body);
 }
 

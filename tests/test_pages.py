@@ -368,3 +368,8 @@ def test_differences_in_words():
         "xstat": "p4 (pid 5): exit status word 768 under classic, no exit status under reaper",
         "exists": "p4 (pid 5): exists under reaper only (reaped or never created under classic)",
     }
+
+
+def test_mode_pages_keep_their_other_parameters_when_defaulting(client):
+    assert client.get("/quiz?kind=which").headers["Location"] == \
+        "/quiz?kind=which&scenario=orphans-and-reapers"

@@ -217,6 +217,8 @@ def scenario_meta(name, path):
             log.exception("scenario %s failed to load", path)
             meta["error"] = f"{path.name}: failed to load"
         with _meta_lock:
+            for stale in [k for k in _meta_cache if k[0] == key[0]]:   # an edited file
+                del _meta_cache[stale]
             _meta_cache[key] = meta
     return dict(meta, name=name)
 
@@ -345,7 +347,7 @@ def _mode_page(template, mode):
         names = sorted(_library().paths())
         default = DEFAULTS[mode] if DEFAULTS[mode] in names else (names[0] if names else None)
         if default is not None:
-            return redirect(url_for(request.endpoint, scenario=default))
+            return redirect(url_for(request.endpoint, **{**request.args, "scenario": default}))
     return render_template(template, scenarios=scenario_index(), kernels=KERNELS,
                            current=request.args.get("scenario") or "")
 
