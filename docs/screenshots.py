@@ -48,6 +48,28 @@ def shoot(page, name):
     print(f"wrote {path.relative_to(ROOT)}")
 
 
+def shoot_race(page, server):
+    """Choice mode on the multi-LWP exit race, walked along the trace `ptree explore`
+    prints, at the use-after-free: the freed LWP marked in the tree and the log."""
+    from engine.explore import explore
+    from engine.scenario import load_scenario_file
+
+    trace = explore(load_scenario_file(ROOT / "scenarios" / "multi-lwp-exit-race.yaml")
+                    ).violations[0].trace
+    page.goto(server.url("/?scenario=multi-lwp-exit-race"))
+    expect(page.locator("#position")).to_have_text(re.compile(r"Event 0 of [1-9]"))
+    page.get_by_role("checkbox", name="Choice mode").check()
+    expect(page.locator("#position")).to_have_text("Event 0 of 0")
+    for n, label in enumerate(trace, 1):
+        page.get_by_role("region", name="Runnable actions").get_by_role(
+            "button", name=label, exact=True).click()
+        expect(page.locator("#choices-hint")).to_contain_text(f"after {n} of {n} ")
+    page.get_by_role("region", name="Interleavings").get_by_role("button", name="Explore").click()
+    expect(page.get_by_role("button", name="Open trace")).to_be_visible()
+    page.wait_for_timeout(1200)
+    shoot(page, "race")
+
+
 def shoot_compare_and_quiz(page, server):
     """Compare mode after the orphans' parent exits; a quiz question answered wrong."""
     page.goto(server.url("/compare?scenario=orphans-reaper&step=6"))
@@ -113,6 +135,7 @@ def main():
             shoot(page, "1000")
 
             shoot_compare_and_quiz(page, server)
+            shoot_race(page, server)
             browser.close()
         finally:
             server.stop()

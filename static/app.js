@@ -448,6 +448,8 @@ function exploreDone(content, isHtml = false) {
   $('explore').disabled = false;
   if (isHtml) $('explore-results').innerHTML = content;
   else $('explore-results').textContent = content;
+  // The results take room from the event log: keep its current entry in view.
+  requestAnimationFrame(() => $('log').querySelector('li[aria-current]')?.scrollIntoView({ block: 'nearest' }));
 }
 
 // -- the editor ------------------------------------------------------------------------------
