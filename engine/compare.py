@@ -22,12 +22,15 @@ def with_kernel(scenario, kernel):
 
 def step_marks(timeline):
     """seq after which each scripted step (1-based) has started and all the kernel work it
-    caused has run: the positions where the two panes are in step."""
-    marks = {}
+    caused has run (in the auto schedule: the event before the next step starts): the
+    positions where the two panes are in step."""
+    first = {}
     for ev in timeline.events:
         if ev.get("step") is not None:
-            marks[ev["step"]] = ev["seq"]
-    return marks
+            first.setdefault(ev["step"], ev["seq"])
+    steps = sorted(first)
+    return {n: (first[steps[i + 1]] - 1 if i + 1 < len(steps) else timeline.total)
+            for i, n in enumerate(steps)}
 
 
 def diff_docs(a, b):
