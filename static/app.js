@@ -232,7 +232,10 @@ $('editor').addEventListener('scroll', () => { $('gutter').scrollTop = $('editor
 // → step, ← back, space play/pause: not while typing, and not twice for a focused button.
 const TYPING = new Set(['INPUT', 'TEXTAREA', 'SELECT']);
 document.addEventListener('keydown', (e) => {
-  if (TYPING.has(e.target.tagName) || e.ctrlKey || e.metaKey || e.altKey) return;
+  // A checkbox (Choice mode) keeps the arrows and digits; its space toggles it.
+  const checkbox = e.target.type === 'checkbox';
+  if ((TYPING.has(e.target.tagName) && !checkbox) || e.ctrlKey || e.metaKey || e.altKey) return;
+  if (checkbox && e.key === ' ') return;
   if (e.key === 'ArrowRight') { e.preventDefault(); step(); }
   else if (e.key === 'ArrowLeft') { e.preventDefault(); back(); }
   else if (e.key === ' ') { e.preventDefault(); if (!e.repeat) playPause(); }
@@ -268,6 +271,7 @@ function renderAll(ctx) {
   renderControls();
   log.render(state);
   syncUrl();
+  if (!$('share-box').hidden) showShare(false);  // an open link follows the session
 }
 
 function renderCurrent(ev) {
@@ -397,7 +401,11 @@ function onExported(msg) {
 }
 
 function share() {
-  if (!state.doc) return;
+  if (state.doc) showShare(true);
+}
+
+/** Show the link to this session (copy: also put it on the clipboard, where allowed). */
+function showShare(copy) {
   const url = `${location.origin}${location.pathname}?${sessionQuery(where())}`;
   const box = $('share-box');
   box.hidden = false;
@@ -405,18 +413,22 @@ function share() {
   if (url.length > MAX_URL) {
     $('share-url').value = '';
     $('share-url').hidden = true;
+    const text = `This session is too large to share as a link: ${url.length.toLocaleString('en')} characters, ` +
+      `and links are limited to ${MAX_URL.toLocaleString('en')}. Use Export to save it as a file instead.`;
+    if (msg.textContent === text) return;  // said once, not again at every step
     msg.setAttribute('role', 'alert');
     msg.className = 'share-msg error';
-    msg.textContent = `This session is too large to share as a link: ${url.length.toLocaleString('en')} characters, ` +
-      `and links are limited to ${MAX_URL.toLocaleString('en')}. Use Export to save it as a file instead.`;
+    msg.textContent = text;
     return;
   }
   $('share-url').hidden = false;
+  if (!copy && $('share-url').value === url) return;
   $('share-url').value = url;
-  $('share-url').select();
   msg.setAttribute('role', 'status');
   msg.className = 'share-msg';
   msg.textContent = 'This link reopens the session at this event.';
+  if (!copy) return;
+  $('share-url').select();
   navigator.clipboard?.writeText(url).then(
     () => { msg.textContent = 'Link copied: it reopens the session at this event.'; },
     () => {});  // no clipboard (permissions): the link is selected for copying by hand

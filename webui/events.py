@@ -226,6 +226,8 @@ def on_open(session, data):
         raise ProtocolError("'open' needs {name: SCENARIO} or {text: YAML}")
     try:
         run = opener()
+        if mode == "choice":
+            run = choice_run(run, labels)
     except KeyError:
         raise ProtocolError(f"no scenario named {name!r}", code="not_found") from None
     except ScenarioError as e:
@@ -235,8 +237,6 @@ def on_open(session, data):
                                 "text": str(e), "name": name if text is None else None,
                                 "source": src})
         return
-    if mode == "choice":
-        run = choice_run(run, labels)
     session.stop_playing()
     session.run = run
     session.run_id += 1

@@ -215,6 +215,41 @@ def test_share_reopens_the_same_event_in_a_fresh_tab(server, watched, context):
     expect(choice_mode(fresh)).to_be_checked()
     expect_tree(fresh, tl.doc_at(tl.total - 1))
     fresh.close()
+    # An open link follows the session.
+    page.get_by_role("button", name="Back").click()
+    expect(page.get_by_role("textbox", name="Share URL")).to_have_value(
+        re.compile(rf"&event={tl.total - 2}$"))
+
+
+def test_keys_choose_and_step_in_choice_mode(server, watched):
+    page = watched
+    open_choice_mode(page, server)                 # the checkbox keeps the focus
+    first = ChoiceTimeline(race())
+    first.choose(first.choices()[0]["label"])
+    page.keyboard.press("1")
+    expect(position(page)).to_have_text(f"Event {first.total} of {first.total}")
+    page.keyboard.press("ArrowLeft")
+    expect(position(page)).to_have_text(f"Event 0 of {first.total}")
+    page.keyboard.press("ArrowRight")
+    expect(position(page)).to_have_text(f"Event {first.total} of {first.total}")
+    expect(choice_mode(page)).to_be_checked()
+
+
+def test_export_in_auto_mode(server, watched, tmp_path):
+    page = watched
+    page.goto(server.url(f"/?scenario={RACE}&event=4"))
+    expect(position(page)).to_have_text(re.compile(r"Event 4 of [1-9]"))
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Export").click()
+    path = tmp_path / info.value.suggested_filename
+    assert path.name == f"{RACE}-event-4.yaml"
+    info.value.save_as(path)
+    text = path.read_text()
+    assert "schedule:" not in text and "steps:" in text
+    proc = subprocess.run([ptree_command(), "run", str(path)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    page.get_by_role("button", name="Reset").click()
+    expect(page.get_by_role("button", name="Export")).to_be_disabled()   # nothing to export
 
 
 def test_share_edited_text_and_the_size_limit(server, watched, context):
