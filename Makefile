@@ -54,11 +54,10 @@ pytest: setup
 
 ## extras -------------------------------------------------------------------------------
 
-# Benchmarks write bench/results/*.json; never run by `make test`.  The engine benchmark
-# belongs to the engine and is run only when it exists.
+# Benchmarks write bench/results/*.json and print their tables; never run by `make test`.
 bench: setup
-	@if [ -f bench/engine.py ]; then $(BIN)/python bench/engine.py; \
-	  else echo "bench/engine.py not present yet: skipped"; fi
+	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/explore.py
 	$(BIN)/python bench/ui.py
 
 # Regenerates docs/screenshot-*.png for the README.
