@@ -37,13 +37,14 @@ class Doc:
     an event changed, for the incremental invariant check.
     """
 
-    __slots__ = ("root", "ops", "inv", "touched")
+    __slots__ = ("root", "ops", "inv", "touched", "linked")
 
     def __init__(self, root):
         self.root = root
         self.ops = []
         self.inv = []
         self.touched = set()
+        self.linked = set()     # pids whose place in the tree (ppid, a children list) changed
 
     def take(self):
         """Return (ops, inverse ops, touched pids) of the event just finished and reset."""

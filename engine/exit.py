@@ -260,6 +260,7 @@ class ExitOps:
     def _move_child(self, q, old, new):
         """LIST_REMOVE from old's children, LIST_INSERT_HEAD on new's (proc_reparent)."""
         idx = old["children"].index(q["pid"])
+        self.doc.linked.add(q["pid"])
         self.doc.touched.add(old["pid"])
         self.doc.pop(old["children"], self.ppath(old) + "/children", idx)
         self.doc.touched.add(new["pid"])

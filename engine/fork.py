@@ -113,6 +113,7 @@ class ForkOps:
         if flags & RFSIGSHARE:                                          # F000:448-456
             self.priv["nextsigacts"] -= 1
             p2["sigacts"] = p1["sigacts"]
+            self.priv.setdefault("sharedsigacts", set()).add(p1["sigacts"])
         # Signal dispositions are copied (or shared) with p_sigacts, P_SUGID is preserved
         # (F000:512); P_PPWAIT marks a vfork.
         inherit = {"PS_NOCLDWAIT", "PS_CLDSIGIGN", "P_SUGID"} & set(p1["flags"])
@@ -125,6 +126,7 @@ class ForkOps:
         p2["ppid"] = pptr["pid"]
         p2["reaper"] = self.node_owner(p2["node"])
         self.doc.touched.add(pid2)
+        self.doc.linked.add(pid2)
         self.doc.add(self.root["procs"], "/procs", str(pid2), p2)
         if p2["node"] is not None:
             self.priv["members"].setdefault(p2["node"], set()).add(pid2)

@@ -202,12 +202,14 @@ class Kernel(ForkOps, ExitOps, WaitOps, ReaperOps, SignalOps, InvariantOps):
             pid, tid = actor
             ev["name"] = self.name_of(pid, tid) if self.proc(pid) else f"{pid}.{tid}"
             ev["actor"] = f"{pid}/{tid}"
+        linked = self.doc.linked
+        self.doc.linked = set()
         ops, inv, touched = self.doc.take()
         ev["ops"], ev["inverse"] = ops, inv
         self.event = None
         out = [ev]
         if self.check:
-            problems = self.check_incremental(touched)
+            problems = self.check_incremental(touched, linked)
             if problems:
                 out.append(self._violation_event(problems))
         return out

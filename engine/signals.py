@@ -121,7 +121,10 @@ class SignalOps:
         p = self.proc(key[0])
         want = {"default": (), "ignore": ("PS_CLDSIGIGN",), "nocldwait": ("PS_NOCLDWAIT",)}
         on = want[frame["how"]]
-        sharers = [q for q in self.root["procs"].values() if q["sigacts"] == p["sigacts"]]
+        # Only an RFSIGSHARE child shares p_sigacts: look for sharers only then.
+        sharers = [p]
+        if p["sigacts"] in self.priv.get("sharedsigacts", ()):
+            sharers = [q for q in self.root["procs"].values() if q["sigacts"] == p["sigacts"]]
         for q in sharers:
             for f in ("PS_NOCLDWAIT", "PS_CLDSIGIGN"):
                 (self.flag_on if f in on else self.flag_off)(q, f)
