@@ -24,10 +24,6 @@ E2E_SCENARIOS = ROOT / "tests" / "e2e" / "scenarios"
 ORPHANS = "orphans-reaper"
 
 
-@pytest.fixture
-def app():
-    return create_app({"ASYNC_MODE": "threading", "TESTING": True,
-                       "EXTRA_SCENARIO_DIRS": [E2E_SCENARIOS]})
 
 
 @pytest.fixture

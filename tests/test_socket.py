@@ -1,4 +1,4 @@
-"""The explorer's Socket.IO protocol (docs/protocol.md), through Flask-SocketIO's test client.
+"""The explorer's Socket.IO protocol (docs/protocol.md), through Flask-SocketIO's test sio.
 
 Threading mode, in pytest's own process: nothing is monkey-patched here.  Every expectation
 about documents is checked against the engine's Timeline, so these tests say "the wire
@@ -22,20 +22,8 @@ BUNDLED = "orphans-and-reapers"
 E2E_SCENARIOS = ROOT / "tests" / "e2e" / "scenarios"
 
 
-@pytest.fixture
-def app():
-    return create_app({"ASYNC_MODE": "threading", "TESTING": True,
-                       "EXTRA_SCENARIO_DIRS": [E2E_SCENARIOS]})
 
 
-@pytest.fixture
-def client(app):
-    c = socketio.test_client(app)
-    assert c.is_connected()
-    c.get_received()  # the hello
-    yield c
-    if c.is_connected():
-        c.disconnect()
 
 
 @pytest.fixture(scope="module")
@@ -43,20 +31,20 @@ def timeline():
     return Timeline(load_scenario_file(ROOT / "scenarios" / f"{BUNDLED}.yaml"))
 
 
-def received(client, name):
+def received(sio, name):
     """The args of every `name` message received since the last call, in order."""
-    return [m["args"][0] for m in client.get_received() if m["name"] == name]
+    return [m["args"][0] for m in sio.get_received() if m["name"] == name]
 
 
-def only(client, name):
-    msgs = client.get_received()
+def only(sio, name):
+    msgs = sio.get_received()
     assert [m["name"] for m in msgs] == [name], msgs
     return msgs[0]["args"][0]
 
 
-def open_bundled(client, event=0):
-    client.emit("open", {"name": BUNDLED, "event": event})
-    return only(client, "snapshot")
+def open_bundled(sio, event=0):
+    sio.emit("open", {"name": BUNDLED, "event": event})
+    return only(sio, "snapshot")
 
 
 def test_hello_lists_the_library(app):
@@ -69,8 +57,8 @@ def test_hello_lists_the_library(app):
     c.disconnect()
 
 
-def test_open_sends_a_full_snapshot(client, timeline):
-    snap = open_bundled(client)
+def test_open_sends_a_full_snapshot(sio, timeline):
+    snap = open_bundled(sio)
     assert snap["full"] is True
     assert (snap["seq"], snap["total"]) == (0, timeline.total)
     assert snap["doc"] == timeline.doc_at(0)
@@ -81,34 +69,34 @@ def test_open_sends_a_full_snapshot(client, timeline):
     assert snap["error"] is None
 
 
-def test_steps_forward_and_back_carry_the_engine_ops(client, timeline):
-    doc = open_bundled(client)["doc"]
+def test_steps_forward_and_back_carry_the_engine_ops(sio, timeline):
+    doc = open_bundled(sio)["doc"]
     for n in range(1, timeline.total + 1):
-        client.emit("step")
-        diff = only(client, "diff")
+        sio.emit("step")
+        diff = only(sio, "diff")
         assert (diff["seq"], diff["from"], diff["dir"]) == (n, n - 1, "forward")
         assert diff["event"]["seq"] == n
         doc = jsonpatch.apply_patch(doc, diff["ops"])
         assert doc == timeline.doc_at(n)
-    client.emit("step")                                # past the end: nothing changes
-    assert only(client, "status")["seq"] == timeline.total
+    sio.emit("step")                                # past the end: nothing changes
+    assert only(sio, "status")["seq"] == timeline.total
     for n in range(timeline.total, 0, -1):
-        client.emit("back")
-        diff = only(client, "diff")
+        sio.emit("back")
+        diff = only(sio, "diff")
         assert (diff["seq"], diff["from"], diff["dir"]) == (n - 1, n, "back")
         assert diff["ops"] == timeline.events[n - 1]["inverse"]
         doc = jsonpatch.apply_patch(doc, diff["ops"])
         assert doc == timeline.doc_at(n - 1)
-    client.emit("back")
-    assert only(client, "status")["seq"] == 0
+    sio.emit("back")
+    assert only(sio, "status")["seq"] == 0
 
 
-def test_reparent_edges_are_labelled_and_restored(client, timeline):
-    open_bundled(client)
+def test_reparent_edges_are_labelled_and_restored(sio, timeline):
+    open_bundled(sio)
     labelled = None
     for _ in range(timeline.total):
-        client.emit("step")
-        diff = only(client, "diff")
+        sio.emit("step")
+        diff = only(sio, "diff")
         if diff["edges"]:
             labelled = diff
             break
@@ -116,76 +104,76 @@ def test_reparent_edges_are_labelled_and_restored(client, timeline):
     ((pid, reason),) = labelled["edges"].items()
     assert reason == "orphan → sub-reaper"
     assert labelled["event"]["kind"] == "proc_reparent"
-    client.emit("back")
-    assert only(client, "diff")["edges"] == {pid: None}
-    client.emit("jump", {"event": timeline.total})
-    assert only(client, "snapshot")["edges"] == {pid: reason}
+    sio.emit("back")
+    assert only(sio, "diff")["edges"] == {pid: None}
+    sio.emit("jump", {"event": timeline.total})
+    assert only(sio, "snapshot")["edges"] == {pid: reason}
 
 
-def test_rfnowait_and_nocldwait_reasons(client):
-    client.emit("open", {"name": "threads-and-handovers"})
-    snap = only(client, "snapshot")
-    client.emit("jump", {"event": snap["total"]})
-    edges = only(client, "snapshot")["edges"]
+def test_rfnowait_and_nocldwait_reasons(sio):
+    sio.emit("open", {"name": "threads-and-handovers"})
+    snap = only(sio, "snapshot")
+    sio.emit("jump", {"event": snap["total"]})
+    edges = only(sio, "snapshot")["edges"]
     names = {p["name"]: pid for pid, p in Timeline(load_scenario_file(
         E2E_SCENARIOS / "threads-and-handovers.yaml")).doc_at(snap["total"])["procs"].items()}
     assert edges[names["d"]] == "RFNOWAIT"
     assert edges[names["c"]] == "NOCLDWAIT"
 
 
-def test_jump_reset_and_resync(client, timeline):
-    open_bundled(client)
-    client.emit("jump", {"event": 7})
-    snap = only(client, "snapshot")
+def test_jump_reset_and_resync(sio, timeline):
+    open_bundled(sio)
+    sio.emit("jump", {"event": 7})
+    snap = only(sio, "snapshot")
     assert (snap["seq"], snap["full"]) == (7, False)
     assert snap["doc"] == timeline.doc_at(7)
-    client.emit("jump", {"event": 10_000})             # clamped, not an error
-    assert only(client, "snapshot")["seq"] == timeline.total
-    client.emit("resync")
-    snap = only(client, "snapshot")
+    sio.emit("jump", {"event": 10_000})             # clamped, not an error
+    assert only(sio, "snapshot")["seq"] == timeline.total
+    sio.emit("resync")
+    snap = only(sio, "snapshot")
     assert (snap["seq"], snap["full"]) == (timeline.total, True)
     assert len(snap["events"]) == timeline.total
-    client.emit("reset")
-    snap = only(client, "snapshot")
+    sio.emit("reset")
+    snap = only(sio, "snapshot")
     assert snap["seq"] == 0 and snap["doc"] == timeline.doc_at(0)
 
 
-def test_open_at_an_event(client, timeline):
-    snap = open_bundled(client, event=5)
+def test_open_at_an_event(sio, timeline):
+    snap = open_bundled(sio, event=5)
     assert snap["seq"] == 5 and snap["doc"] == timeline.doc_at(5)
 
 
-def test_open_text_from_the_editor(client):
+def test_open_text_from_the_editor(sio):
     text = "title: typed\nsteps:\n  - init: fork a\n  - a: exit 1\n"
-    client.emit("open", {"text": text, "name": "mine"})
-    snap = only(client, "snapshot")
+    sio.emit("open", {"text": text, "name": "mine"})
+    snap = only(sio, "snapshot")
     assert snap["scenario"]["title"] == "typed"
     assert snap["scenario"]["filename"] == "<editor>"
     assert snap["total"] > 2
 
 
-def test_bad_scenario_text_reports_its_line_and_keeps_the_run(client, timeline):
-    open_bundled(client, event=3)
+def test_bad_scenario_text_reports_its_line_and_keeps_the_run(sio, timeline):
+    open_bundled(sio, event=3)
     text = "title: broken\nsteps:\n  - init: fork a\n  - a: frobnicate\n"
-    client.emit("open", {"text": text})
-    err = only(client, "scenario_error")
+    sio.emit("open", {"text": text})
+    err = only(sio, "scenario_error")
     assert err["line"] == 4
     assert err["filename"] == "<editor>"
     assert err["text"].startswith("<editor>:4: ")
-    client.emit("step")                                # the previous run is still open
-    assert only(client, "diff")["seq"] == 4
+    sio.emit("step")                                # the previous run is still open
+    assert only(sio, "diff")["seq"] == 4
 
 
-def test_yaml_syntax_error_has_a_line(client):
-    client.emit("open", {"text": "steps:\n  - init: fork a\n  - [unclosed\n"})
-    assert only(client, "scenario_error")["line"] >= 3
+def test_yaml_syntax_error_has_a_line(sio):
+    sio.emit("open", {"text": "steps:\n  - init: fork a\n  - [unclosed\n"})
+    assert only(sio, "scenario_error")["line"] >= 3
 
 
-def test_run_time_error_ends_the_run_early(client):
+def test_run_time_error_ends_the_run_early(sio):
     # c is blocked in wait4 when it is asked to fork: bad input found while running.
     text = ("steps:\n  - init: fork c\n  - c: fork d\n  - c: wait4 d\n  - c: fork e\n")
-    client.emit("open", {"text": text})
-    msgs = client.get_received()
+    sio.emit("open", {"text": text})
+    msgs = sio.get_received()
     if msgs[0]["name"] == "scenario_error":            # the parser may catch it up front
         assert msgs[0]["args"][0]["line"] == 5
         return
@@ -205,20 +193,20 @@ def test_run_time_error_ends_the_run_early(client):
     ("no-such-message", ({"x": 1},), "unknown_message"),
     ("step", ({}, {}), "bad_message"),
 ])
-def test_malformed_messages_get_an_error_and_the_session_goes_on(client, name, args, code):
-    open_bundled(client)
-    client.emit(name, *args)
-    err = only(client, "error")
+def test_malformed_messages_get_an_error_and_the_session_goes_on(sio, name, args, code):
+    open_bundled(sio)
+    sio.emit(name, *args)
+    err = only(sio, "error")
     assert err["code"] == code
     assert err["message"]
-    assert client.is_connected()
-    client.emit("step")
-    assert only(client, "diff")["seq"] == 1
+    assert sio.is_connected()
+    sio.emit("step")
+    assert only(sio, "diff")["seq"] == 1
 
 
-def test_messages_before_open_are_refused_politely(client):
-    client.emit("step")
-    assert only(client, "error")["code"] == "no_scenario"
+def test_messages_before_open_are_refused_politely(sio):
+    sio.emit("step")
+    assert only(sio, "error")["code"] == "no_scenario"
 
 
 def test_sessions_are_per_tab(app, timeline):
@@ -259,24 +247,24 @@ def test_registry_cap_message_and_idle_expiry():
     reg.create("b")                                    # the expired one freed its place
 
 
-def test_expired_session_is_told_and_can_reopen(app, client):
-    open_bundled(client)
+def test_expired_session_is_told_and_can_reopen(app, sio):
+    open_bundled(sio)
     registry = app.extensions["ptree.sessions"]
     registry.clock = lambda: time.monotonic() + 10 * registry.idle_seconds
-    client.emit("step")
-    assert only(client, "error")["code"] == "expired"
-    open_bundled(client, event=2)                       # what the page does next
-    client.emit("step")
-    assert only(client, "diff")["seq"] == 3
+    sio.emit("step")
+    assert only(sio, "error")["code"] == "expired"
+    open_bundled(sio, event=2)                       # what the page does next
+    sio.emit("step")
+    assert only(sio, "diff")["seq"] == 3
 
 
-def wait_for(client, name, predicate, seconds=10):
+def wait_for(sio, name, predicate, seconds=10):
     """Collect messages until one named `name` satisfies predicate (bounded poll)."""
     deadline = time.monotonic() + seconds
     seen = []
     tick = threading.Event()
     while time.monotonic() < deadline:
-        for m in client.get_received():
+        for m in sio.get_received():
             seen.append(m)
             if m["name"] == name and predicate(m["args"][0]):
                 return seen
@@ -284,54 +272,54 @@ def wait_for(client, name, predicate, seconds=10):
     raise AssertionError(f"no {name} within {seconds}s; got {[m['name'] for m in seen]}")
 
 
-def test_play_runs_to_the_end_then_stops(client, timeline):
-    open_bundled(client)
-    client.emit("play", {"speed": 200})
-    seen = wait_for(client, "status", lambda s: not s["playing"] and s["seq"] == timeline.total)
+def test_play_runs_to_the_end_then_stops(sio, timeline):
+    open_bundled(sio)
+    sio.emit("play", {"speed": 200})
+    seen = wait_for(sio, "status", lambda s: not s["playing"] and s["seq"] == timeline.total)
     diffs = [m["args"][0] for m in seen if m["name"] == "diff"]
     assert [d["seq"] for d in diffs] == list(range(1, timeline.total + 1))
     assert seen[0]["name"] == "status" and seen[0]["args"][0]["playing"] is True
 
 
-def test_pause_stops_playing(client, timeline):
-    open_bundled(client)
-    client.emit("play", {"speed": 1})
-    assert only(client, "status")["playing"] is True
-    client.emit("pause")
-    status = only(client, "status")
+def test_pause_stops_playing(sio, timeline):
+    open_bundled(sio)
+    sio.emit("play", {"speed": 1})
+    assert only(sio, "status")["playing"] is True
+    sio.emit("pause")
+    status = only(sio, "status")
     assert status["playing"] is False
-    client.emit("step")                                # still at the position it paused at
-    assert only(client, "diff")["seq"] == status["seq"] + 1
+    sio.emit("step")                                # still at the position it paused at
+    assert only(sio, "diff")["seq"] == status["seq"] + 1
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "scenarios").glob("*.yaml")), ids=lambda p: p.stem)
-def test_every_bundled_scenario_steps_through_on_the_wire(client, path):
+def test_every_bundled_scenario_steps_through_on_the_wire(sio, path):
     """A new user can open every bundled scenario and step it forward and back."""
-    client.emit("open", {"name": path.stem})
-    snap = only(client, "snapshot")
+    sio.emit("open", {"name": path.stem})
+    snap = only(sio, "snapshot")
     doc, total = snap["doc"], snap["total"]
     assert total > 0 and snap["error"] is None
     for _ in range(total):
-        client.emit("step")
-        doc = jsonpatch.apply_patch(doc, only(client, "diff")["ops"])
-    client.emit("resync")
-    assert only(client, "snapshot")["doc"] == doc
+        sio.emit("step")
+        doc = jsonpatch.apply_patch(doc, only(sio, "diff")["ops"])
+    sio.emit("resync")
+    assert only(sio, "snapshot")["doc"] == doc
     for _ in range(total):
-        client.emit("back")
-        doc = jsonpatch.apply_patch(doc, only(client, "diff")["ops"])
+        sio.emit("back")
+        doc = jsonpatch.apply_patch(doc, only(sio, "diff")["ops"])
     assert doc == snap["doc"]
 
 
-def test_a_failing_handler_reports_internal_and_the_session_goes_on(app, client, monkeypatch):
-    open_bundled(client)
+def test_a_failing_handler_reports_internal_and_the_session_goes_on(app, sio, monkeypatch):
+    open_bundled(sio)
     library = app.extensions["ptree.library"]
 
     def broken(name):
         raise RuntimeError("engine exploded")
 
     monkeypatch.setattr(library, "open_name", broken)
-    client.emit("open", {"name": BUNDLED})
-    err = only(client, "error")
+    sio.emit("open", {"name": BUNDLED})
+    err = only(sio, "error")
     assert err["code"] == "internal" and "engine exploded" in err["message"]
-    client.emit("step")
-    assert only(client, "diff")["seq"] == 1
+    sio.emit("step")
+    assert only(sio, "diff")["seq"] == 1
