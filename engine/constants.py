@@ -69,6 +69,11 @@ EXTEXIT_SETINT = 1
 EXTEXIT_PROC = 0
 EXTEXIT_LWP = 0x10000
 
+# What a phase of a system call does next (kernel.run_action): go on, sleep, return to
+# user mode, or end the thread.  TASK is the run-queue key of the dead-LWP reaper task.
+CONT, SLEEP, DONE, GONE = "cont", "sleep", "done", "gone"
+TASK = ("task", "reaplwps")
+
 PROFILES = ("reaper", "classic")
 RACE_MODES = ("after-fix", "before-fix")
 

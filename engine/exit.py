@@ -6,11 +6,8 @@ exit1 runs as a chain of phases, each one event: the points where the seed sleep
 reparented orphan is an event of its own.
 """
 
-from .constants import SIGKILL, SIGNAMES
+from .constants import CONT, DONE, GONE, SIGKILL, SIGNAMES, TASK
 from .seeds import ref
-
-CONT, SLEEP, DONE, GONE = "cont", "sleep", "done", "gone"
-TASK = ("task", "reaplwps")
 
 
 class ExitOps:
@@ -439,11 +436,6 @@ class ExitOps:
         (td_refs 0), has TDF_EXITING and no longer runs."""
         e = self.lwp_entry(pid, tid)
         return e["td_refs"] == 0 and e["tdflags"] == ["TDF_EXITING"]
-
-    def lwp_exit_state(self, pid, tid):
-        """An LWP's `exit` state wherever it lives (tree or dead list); None if gone."""
-        e = self.lwp_entry(pid, tid)
-        return e["exit"] if e is not None else None
 
     def reaplwp(self, actor, holder, pid, tid, pc, by):
         """One scheduling step of `while (lwp_wait(lp) == 0) ...; lwp_dispose(lp)`.

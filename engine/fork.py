@@ -1,6 +1,7 @@
 """fork1, lwp_fork, start_forked_proc and lwp_create (kernel-semantics rules 5-18)."""
 
 from .constants import (
+    CONT,
     PROC_FLAG_ORDER,
     RFCFDG,
     RFFDG,
@@ -13,8 +14,6 @@ from .constants import (
     RFTHREAD,
 )
 from .seeds import ref
-
-CONT = "cont"
 
 
 class ForkOps:

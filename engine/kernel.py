@@ -16,7 +16,7 @@ import logging
 import pickle
 from collections import deque
 
-from .constants import PROC_FLAG_ORDER
+from .constants import CONT, DONE, PROC_FLAG_ORDER, SLEEP, TASK
 from .doc import Doc
 from .errors import LimitExceeded
 from .exit import ExitOps
@@ -28,8 +28,6 @@ from .wait import WaitOps
 
 log = logging.getLogger(__name__)
 
-CONT, SLEEP, DONE, GONE = "cont", "sleep", "done", "gone"
-TASK = ("task", "reaplwps")
 
 MAX_EVENTS = 5_000_000       # a runaway scenario stops here, as maxproc stops forks
 MAX_MAXPROC = 250_000        # the largest maxproc a scenario may ask for

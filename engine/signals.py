@@ -6,7 +6,6 @@ rules say, and what the seeds rely on (P_WAITED and p_xstat for wait4, P_PPWAIT 
 
 from .constants import SIGCONT, SIGKILL, SIGNALS, SIGSTOP, SIGTERM, W_EXITCODE
 
-CONT = "cont"
 RULE39 = "kern_sig.c (not a seed); rule 39"
 
 

@@ -103,10 +103,6 @@ class ChoiceTimeline:
         for s in [s for s in self._docs if s > self.total]:
             del self._docs[s]
 
-    def choices_before(self, seq):
-        """How many choices had been taken when event `seq` was recorded."""
-        return next(i for i, n in enumerate(self._after) if n >= seq)
-
     @property
     def violations(self):
         return [ev["seq"] for ev in self.events if ev["violation"]]

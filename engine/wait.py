@@ -1,8 +1,16 @@
 """wait4 / kern_wait (kernel-semantics rules 30-34; E003:775-1041)."""
 
-from .constants import SIGCONT, W_STOPCODE, WAIT_ANY, WCONTINUED, WLINUXCLONE, WNOHANG, WUNTRACED
+from .constants import (
+    CONT,
+    SIGCONT,
+    W_STOPCODE,
+    WAIT_ANY,
+    WCONTINUED,
+    WLINUXCLONE,
+    WNOHANG,
+    WUNTRACED,
+)
 
-CONT = "cont"
 ALL_OPTIONS = WUNTRACED | WNOHANG | WCONTINUED | WLINUXCLONE
 
 
