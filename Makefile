@@ -13,7 +13,7 @@ PORT     ?= 5000
 # apt needs root: use sudo only when we are not root already.
 SUDO     := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: run test lint check pytest bench screenshots setup clean
+.PHONY: run test lint check pytest bench screenshots golden setup clean
 
 ## set-up ------------------------------------------------------------------------------
 
@@ -59,6 +59,11 @@ bench: setup
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/explore.py
 	$(BIN)/python bench/ui.py
+
+# Rewrites tests/golden/golden.json: only on purpose, with a commit saying which behaviour
+# moved and why (tests/test_golden.py holds every scenario to it).
+golden: $(DEPS)
+	$(BIN)/python tests/golden/record.py
 
 # Regenerates docs/screenshot-*.png for the README.
 screenshots: setup
