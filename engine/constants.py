@@ -63,16 +63,16 @@ PROC_REAP_STATUS = 3
 PROCCTL_CMDS = {"acquire": PROC_REAP_ACQUIRE, "release": PROC_REAP_RELEASE,
                 "status": PROC_REAP_STATUS}
 
-# extexit (sys/unistd.h)
-EXTEXIT_SIMPLE = 0
-EXTEXIT_SETINT = 1
-EXTEXIT_PROC = 0
-EXTEXIT_LWP = 0x10000
-
 # What a phase of a system call does next (kernel.run_action): go on, sleep, return to
 # user mode, or end the thread.  TASK is the run-queue key of the dead-LWP reaper task.
 CONT, SLEEP, DONE, GONE = "cont", "sleep", "done", "gone"
 TASK = ("task", "reaplwps")
+
+# Why a process's parent changed (an event's `reparent.reason`), each decided in one place:
+# exit1's orphan loop (E003:490-517), exit1's hand-over of a zombie whose parent has
+# PS_NOCLDWAIT or (2014) ignores SIGCHLD (E003:531-550), kern_wait giving a ptrace-attached
+# child back to its old parent (E003:918-930), and fork1 with RFNOWAIT (F000:548-566).
+REPARENT_REASONS = ("orphan", "nocldwait", "sigchld-ignored", "ptrace", "rfnowait")
 
 PROFILES = ("reaper", "classic")
 RACE_MODES = ("after-fix", "before-fix")
@@ -80,13 +80,3 @@ RACE_MODES = ("after-fix", "before-fix")
 # Process flag order in the state document (a stable order keeps ops deterministic).
 PROC_FLAG_ORDER = ("P_MAYBETHREADED", "P_WEXIT", "P_PPWAIT", "P_TRACED", "P_WAITED",
                    "P_CONTINUED", "P_SUGID", "PS_NOCLDWAIT", "PS_CLDSIGIGN")
-
-
-def W_EXITCODE(ret, sig):
-    """sys/wait.h: the status word of a normal exit."""
-    return (ret << 8) | sig
-
-
-def W_STOPCODE(sig):
-    """sys/wait.h: the status word of a stop."""
-    return (sig << 8) | 0o177

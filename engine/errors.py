@@ -5,10 +5,6 @@ class EngineError(Exception):
     """A request the model refuses: bad input at this point of the run."""
 
 
-class BadStep(EngineError):
-    """A scripted step that cannot be taken now (blocked, exited, stopped or reaped actor)."""
-
-
 class Panic(EngineError):
     """The kernel would panic; the engine refuses the step and changes nothing."""
 

@@ -6,8 +6,10 @@ exit1 runs as a chain of phases, each one event: the points where the seed sleep
 reparented orphan is an event of its own.
 """
 
-from .constants import CONT, DONE, GONE, SIGKILL, SIGNAMES, TASK
+from .constants import CONT, DONE, GONE, SIGKILL, TASK
+from .invariants import problem
 from .seeds import ref
+from .waitstatus import short_text
 
 
 class ExitOps:
@@ -163,7 +165,7 @@ class ExitOps:
         self.flag_off(p, "P_TRACED")
         ppwait = self.has(p, "P_PPWAIT")
         self.flag_off(p, "P_PPWAIT")
-        summary = f"{p['name']}: exit status {self._status_text(frame['rv'])} saved"
+        summary = f"{p['name']}: exit status {short_text(frame['rv'])} saved"
         if ppwait:
             summary += "; P_PPWAIT cleared (the vfork parent is woken below)"
         if p["leader"] != pid:
@@ -185,12 +187,6 @@ class ExitOps:
             self.pset(q, "peers", p["peers"])
             self.pset(p, "peers", None)
         self.wakeup(("proc", leader["pid"]))
-
-    @staticmethod
-    def _status_text(rv):
-        if rv & 0x7F:
-            return SIGNAMES.get(rv & 0x7F, str(rv & 0x7F))
-        return str(rv >> 8)
 
     def exit1_zombie(self, key, frame):
         """proc_move_allproc_zombie: the process becomes SZOMB (E003:482-488).
@@ -223,7 +219,7 @@ class ExitOps:
             return self.goto(key, frame, "exit1_nocldwait")
         reproc, spliced = self._reproc(frame)
         q = self.proc(p["children"][0])
-        self._move_child(q, p, reproc)
+        self._move_child(q, p, reproc, "orphan")
         self.pset(q, "sigparent", "SIGCHLD")
         traced = ""
         if self.has(q, "P_TRACED"):
@@ -254,8 +250,10 @@ class ExitOps:
             frame["reproc"] = owner
         return self.proc(frame["reproc"]), spliced
 
-    def _move_child(self, q, old, new):
-        """LIST_REMOVE from old's children, LIST_INSERT_HEAD on new's (proc_reparent)."""
+    def _move_child(self, q, old, new, reason):
+        """LIST_REMOVE from old's children, LIST_INSERT_HEAD on new's (proc_reparent);
+        the event records the move and its `reason` (REPARENT_REASONS)."""
+        self.reparented(q["pid"], old["pid"], new["pid"], reason)
         idx = old["children"].index(q["pid"])
         self.doc.linked.add(q["pid"])
         self.doc.touched.add(old["pid"])
@@ -281,7 +279,9 @@ class ExitOps:
                       f"{spliced}parent {pp['name']} ignores SIGCHLD, but it is also the "
                       f"reaper: zombie {p['name']} stays")
         else:
-            self._move_child(p, pp, target)
+            # PS_NOCLDWAIT is SA_NOCLDWAIT; 2014 also hands over when SIGCHLD is ignored.
+            reason = "nocldwait" if self.has(pp, "PS_NOCLDWAIT") else "sigchld-ignored"
+            self._move_child(p, pp, target, reason)
             self.note("proc_reparent", seed,
                       f"{spliced}parent {pp['name']} has "
                       f"{'/'.join(f for f in flags if self.has(pp, f))}:"
@@ -396,7 +396,7 @@ class ExitOps:
     def taskqueue_enqueue(self):
         """Queue the dead-LWP reaper task unless it is already pending (E003:667-668)."""
         if self.priv["task"] is None:
-            self.priv["task"] = {"pc": "reaplwps", "lp": None, "blocked": None}
+            self.priv["task"] = {"lp": None, "blocked": None}
             self.enqueue(TASK)
 
     def reaplwps_step(self):
@@ -485,10 +485,11 @@ class ExitOps:
         invariant check reports it, naming the LWP and the reaper that freed it."""
         e = self.lwp_entry(pid, tid)
         if e["exit"] != "SWITCHED_OUT":
-            self.priv.setdefault("uaf", []).append(
+            self.priv.setdefault("uaf", []).append(problem(
+                "use-after-free",
                 f"use-after-free: LWP {self.name_of(pid, tid)} disposed by {by} while still "
                 f"running ({e['exit']}, {'|'.join(e['tdflags']) or 'no flags'}, "
-                f"td_refs {e['td_refs']})")
+                f"td_refs {e['td_refs']})", pid, tid))
             frames = self.priv["frames"]
             if (pid, tid) in frames:            # the freed thread runs on: mark it
                 frames[(pid, tid)]["freed"] = True

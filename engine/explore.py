@@ -6,7 +6,6 @@ found to a violation a shortest one; it is written back as a `schedule: choice` 
 that `ptree run` replays to the violation.
 """
 
-import re
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -40,12 +39,6 @@ class Exploration:
     terminal: int = 0           # states where nothing can run any more
 
 
-def invariant_of(message):
-    """The invariant a violation message breaks, without its particulars."""
-    head = message.split(":")[0] if message.startswith("use-after-free") else message
-    return re.sub(r"\b[\w.]*\d[\w.]*\b", "N", head)
-
-
 def explore(scenario, max_states=100_000):
     """Explore every interleaving of `scenario` (run interactively), up to max_states
     distinct states.  States that violate an invariant are recorded, not expanded."""
@@ -69,14 +62,13 @@ def explore(scenario, max_states=100_000):
             child = run.state_key()
             if child not in parent:
                 parent[child] = (key, choice["label"])
-            bad = [ev["violation"] for ev in events if ev["violation"]]
+            bad = [v for ev in events if ev["violations"] for v in ev["violations"]]
             if bad:
-                for message in bad:
-                    for part in message.split("; "):
-                        inv = invariant_of(part)
-                        if inv not in found:
-                            found[inv] = Violation(inv, part, _trace(parent, key) + [
-                                choice["label"]])
+                for v in bad:
+                    if v["invariant"] not in found:
+                        found[v["invariant"]] = Violation(
+                            v["invariant"], v["message"],
+                            _trace(parent, key) + [choice["label"]])
                 continue
             if child in parent and parent[child] != (key, choice["label"]):
                 continue

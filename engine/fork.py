@@ -47,7 +47,9 @@ class ForkOps:
         how = "" if parent is p1 else f", RFNOWAIT: parent is {parent['name']} ({parent['pid']})"
         self.note("fork1", ref("fork1", prof),
                   f"{p1['name']} forks {p2['name']} (pid {p2['pid']}), SIDL{how}")
-        self.event["bind"] = {"name": p2["name"], "pid": p2["pid"]}
+        self.event["created"] = p2["pid"]
+        if parent is not p1:
+            self.reparented(p2["pid"], p1["pid"], parent["pid"], "rfnowait")
         return CONT
 
     def _fork1_norfproc(self, key, frame, p1):

@@ -1,10 +1,28 @@
 """The invariants of kernel-semantics section 9, checked after every event.
 
+A problem is a record `{invariant, pid, tid, message}`: `invariant` a stable name (one of
+INVARIANTS), `pid`/`tid` the process or LWP it is about (null when it is about no one),
+`message` the sentence the log shows.  Readers use the fields, never the sentence.
+
 `check_incremental` looks only at what the event touched (the processes and reaper nodes
 in its patch) and counts references from the kernel's indexes, so it costs what the
 event changed; `check_all` recounts everything from the state itself and is what the
 tests compare against.
 """
+
+
+INVARIANTS = (
+    "nprocs-count", "reaped-off-deadlwps", "parent-exists", "child-listed-once",
+    "children-match-parents", "nthreads-count", "zombie-nthreads", "zombie-owns-node",
+    "has-reaper-node", "node-not-freed", "reaper-field", "node-refs", "node-owner-live",
+    "freed-node-unreferenced", "use-after-free",
+)
+
+
+def problem(invariant, message, pid=None, tid=None):
+    """One broken invariant, as a record (see the module docstring)."""
+    assert invariant in INVARIANTS, invariant
+    return {"invariant": invariant, "pid": pid, "tid": tid, "message": message}
 
 
 class InvariantOps:
@@ -58,7 +76,8 @@ class InvariantOps:
                     counted[frame["reap"]] = counted.get(frame["reap"], 0) + 1
             for nid in counted:
                 if str(nid) not in nodes:
-                    problems.append(f"freed reaper node {nid} is still referenced")
+                    problems.append(problem("freed-node-unreferenced",
+                                            f"freed reaper node {nid} is still referenced"))
             for n in nodes.values():
                 problems.extend(self._check_node(n, counted[n["id"]]))
         return problems
@@ -66,13 +85,15 @@ class InvariantOps:
     def _check_counts(self):
         root = self.root
         if root["nprocs"] != len(root["procs"]):
-            return [f"nprocs is {root['nprocs']} but {len(root['procs'])} processes exist"]
+            return [problem("nprocs-count", f"nprocs is {root['nprocs']} but "
+                                            f"{len(root['procs'])} processes exist")]
         return []
 
     def _check_reaped(self, pid):
         """A reaped process appears nowhere, not even on the dead-LWP list."""
         if any(d["pid"] == pid for d in self.root["deadlwps"]):
-            return [f"reaped pid {pid} is still on the dead-LWP list"]
+            return [problem("reaped-off-deadlwps",
+                            f"reaped pid {pid} is still on the dead-LWP list", pid)]
         return []
 
     def _check_proc(self, p, full, moved):
@@ -82,15 +103,19 @@ class InvariantOps:
         if pid != 0 and moved:
             parent = procs.get(str(p["ppid"]))
             if parent is None:
-                problems.append(f"pid {pid}'s parent {p['ppid']} does not exist")
+                problems.append(problem("parent-exists",
+                                        f"pid {pid}'s parent {p['ppid']} does not exist", pid))
             elif parent["children"].count(pid) != 1:
-                problems.append(f"pid {pid} appears {parent['children'].count(pid)} times "
-                                f"in its parent {p['ppid']}'s children")
+                problems.append(problem(
+                    "child-listed-once", f"pid {pid} appears {parent['children'].count(pid)} "
+                    f"times in its parent {p['ppid']}'s children", pid))
         if full:
             for c in p["children"]:
                 child = procs.get(str(c))
                 if child is None or child["ppid"] != pid:
-                    problems.append(f"pid {pid} lists child {c}, whose parent is not {pid}")
+                    problems.append(problem(
+                        "children-match-parents",
+                        f"pid {pid} lists child {c}, whose parent is not {pid}", pid))
         live = 0
         finished = True
         for lwp in p["lwps"].values():
@@ -99,9 +124,13 @@ class InvariantOps:
             if lwp["exit"] != "SWITCHED_OUT":
                 finished = False
         if p["nthreads"] != live:
-            problems.append(f"pid {pid}: nthreads {p['nthreads']} but {live} LWPs not exited")
+            problems.append(problem(
+                "nthreads-count", f"pid {pid}: nthreads {p['nthreads']} but {live} LWPs "
+                "not exited", pid))
         if p["state"] == "SZOMB" and p["lwps"] and finished and p["nthreads"] != 0:
-            problems.append(f"zombie {pid} finished exiting with nthreads {p['nthreads']}")
+            problems.append(problem(
+                "zombie-nthreads", f"zombie {pid} finished exiting with nthreads "
+                f"{p['nthreads']}", pid))
         if self.profile == "reaper" and pid != 0:
             problems.extend(self._check_proc_node(p))
         return problems
@@ -110,15 +139,19 @@ class InvariantOps:
         nid = p["node"]
         if p["state"] == "SZOMB":
             if nid is not None and self.node_owner(nid) == p["pid"]:
-                return [f"zombie {p['pid']} still owns reaper node {nid}"]
+                return [problem("zombie-owns-node",
+                                f"zombie {p['pid']} still owns reaper node {nid}", p["pid"])]
             return []
         if nid is None:
-            return [] if self.priv["initreleased"] else [f"pid {p['pid']} has no reaper node"]
+            if self.priv["initreleased"]:
+                return []
+            return [problem("has-reaper-node", f"pid {p['pid']} has no reaper node", p["pid"])]
         if self.node(nid) is None:
-            return [f"pid {p['pid']} points at freed reaper node {nid}"]
+            return [problem("node-not-freed",
+                            f"pid {p['pid']} points at freed reaper node {nid}", p["pid"])]
         if p["reaper"] != self.node_owner(nid):
-            return [f"pid {p['pid']} shows reaper {p['reaper']}, node {nid} is "
-                    f"owned by {self.node_owner(nid)}"]
+            return [problem("reaper-field", f"pid {p['pid']} shows reaper {p['reaper']}, "
+                            f"node {nid} is owned by {self.node_owner(nid)}", p["pid"])]
         return []
 
     def _check_node(self, n, counted):
@@ -126,10 +159,12 @@ class InvariantOps:
         static reference + exit1 holds (rule 35); no owner is a zombie."""
         problems = []
         if n["refs"] != counted:
-            problems.append(f"reaper node {n['id']} has refs {n['refs']} but {counted} "
-                            "references")
+            problems.append(problem("node-refs", f"reaper node {n['id']} has refs "
+                                    f"{n['refs']} but {counted} references"))
         if n["owner"] is not None:
             owner = self.proc(n["owner"])
             if owner is None or owner["state"] == "SZOMB":
-                problems.append(f"reaper node {n['id']} is owned by exited pid {n['owner']}")
+                problems.append(problem(
+                    "node-owner-live",
+                    f"reaper node {n['id']} is owned by exited pid {n['owner']}", n["owner"]))
         return problems

@@ -16,7 +16,7 @@ import logging
 import pickle
 from collections import deque
 
-from .constants import CONT, DONE, PROC_FLAG_ORDER, SLEEP, TASK
+from .constants import CONT, DONE, PROC_FLAG_ORDER, REPARENT_REASONS, SLEEP, TASK
 from .doc import Doc
 from .errors import LimitExceeded
 from .exit import ExitOps
@@ -47,7 +47,7 @@ class Kernel(ForkOps, ExitOps, WaitOps, ReaperOps, SignalOps, InvariantOps):
             "limits": {"maxproc": maxproc, "nproc": nproc}, "uidcount": {},
         })
         self.priv = {
-            "nextpid": 0, "nextnode": 1, "nextsigacts": 0, "counter": 0,
+            "nextpid": 0, "nextnode": 1, "nextsigacts": 0,
             "runq": deque(), "current": None, "sleepq": {}, "frames": {},
             "parked": [], "task": None, "members": {}, "nodekids": {}, "exitholds": {},
             "initreleased": False, "choice": False,
@@ -163,10 +163,24 @@ class Kernel(ForkOps, ExitOps, WaitOps, ReaperOps, SignalOps, InvariantOps):
 
     # ------------------------------------------------------------------ events
     def begin(self, actor, kind, seed, summary=""):
-        """Open an event; the handler fills in kind, seed, summary and result."""
+        """Open an event; the handler fills in kind, seed, summary and result.
+
+        Beside the prose `summary`, an event says what happened in fields that readers
+        use instead of parsing text (docs/protocol.md "Event records"): the actor's
+        `pid`/`tid` (null for kernel work), `created` (the pid a fork made), `reparent`
+        ({pid, from, to, reason}: REPARENT_REASONS) and `violations`."""
+        pid, tid = (None, None) if actor == "kernel" else actor
         self.event = {"seq": None, "actor": actor, "name": None, "kind": kind,
                       "summary": summary, "seed": seed, "step": None, "result": None,
-                      "violation": None}
+                      "violation": None, "pid": pid, "tid": tid, "created": None,
+                      "reparent": None, "violations": None}
+
+    def reparented(self, pid, old, new, reason):
+        """Record on the current event that `pid`'s parent went from `old` to `new`, and
+        why (one of REPARENT_REASONS, decided where the kernel decides it).  Each
+        reparenting is an event of its own, so an event records at most one."""
+        assert reason in REPARENT_REASONS, reason
+        self.event["reparent"] = {"pid": pid, "from": old, "to": new, "reason": reason}
 
     def note(self, kind, seed, summary):
         """Name what the current event does (the kernel function and its seed lines).
@@ -213,22 +227,26 @@ class Kernel(ForkOps, ExitOps, WaitOps, ReaperOps, SignalOps, InvariantOps):
         return out
 
     def _violation_event(self, problems):
-        """A violated invariant is an event of its own, never a crash."""
+        """A violated invariant is an event of its own, never a crash.  `violations` are
+        the problems as records ({invariant, pid, tid, message}); `violation` their
+        messages in one line, for the log."""
         root = self.root
         self.doc.set(root, "", "seq", root["seq"] + 1)
         ops, inv, _ = self.doc.take()
-        msg = "; ".join(problems)
+        msg = "; ".join(p["message"] for p in problems)
         log.info("invariant violated at seq %d: %s", root["seq"], msg)
         return {"seq": root["seq"], "actor": "kernel", "name": "kernel", "kind": "violation",
                 "summary": "invariant violated: " + msg, "seed": "", "step": None,
-                "result": None, "violation": msg, "ops": ops, "inverse": inv}
+                "result": None, "violation": msg, "ops": ops, "inverse": inv,
+                "pid": None, "tid": None, "created": None, "reparent": None,
+                "violations": problems}
 
     # ------------------------------------------------------------------ scheduling
     def enqueue(self, key):
-        """Make an action runnable; ties are broken by arrival (a counter), as in SimPy."""
+        """Make an action runnable.  The run queue is FIFO, so ties are broken by arrival
+        order, as SimPy's counter breaks them: the same scenario always runs the same way."""
         runq = self.priv["runq"]
         if key not in runq and key != self.priv["current"]:
-            self.priv["counter"] += 1
             runq.append(key)
 
     def wakeup(self, chan):
@@ -247,10 +265,10 @@ class Kernel(ForkOps, ExitOps, WaitOps, ReaperOps, SignalOps, InvariantOps):
         return len(sleepers)
 
     def tsleep(self, key, chan, reason, pc):
-        """Put the acting LWP to sleep on chan; `pc` runs when it is woken."""
+        """Put the acting LWP to sleep on chan; `pc` runs when it is woken.  The reaper
+        task always resumes in reaplwps_step, which finds its place from task["lp"]."""
         self.priv["sleepq"].setdefault(chan, []).append(key)
         if key == TASK:
-            self.priv["task"]["pc"] = pc
             self.priv["task"]["blocked"] = reason
             return SLEEP
         frame = self.priv["frames"][key]

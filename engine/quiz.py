@@ -10,10 +10,12 @@ Two kinds, at each scripted step:
   giving the same tree is accepted too.
 """
 
+import dataclasses
 import random
 
+from .errors import EngineError
 from .runner import Run
-from .scenario import make_step
+from .scenario import ScenarioError, make_step
 
 TREE_KEYS = ("pid", "name", "ppid", "state")
 
@@ -34,7 +36,6 @@ class Quiz:
     def __init__(self, scenario, seed=0):
         self.scenario = scenario
         self.rng = random.Random(seed)
-        self.run = Run(scenario, check=False)
 
     def _before_step(self, n):
         """The run positioned just before step n (1-based) starts."""
@@ -46,20 +47,22 @@ class Quiz:
         return self.run
 
     def _after(self, run, actor, command):
-        """The tree after `actor: command` and the kernel work it causes, on a copy."""
+        """The tree after `actor: command` and the kernel work it causes.  The quiz's own
+        run takes it on a copy of the scenario (the shared one is never touched) and is
+        put back where it was afterwards."""
         blob = run.save()
-        sc = run.scenario
-        saved = sc.steps
+        shared = run.scenario
         try:
             step = make_step(run.state["pos"] + 1, actor, command)
-            sc.steps = saved[:run.state["pos"]] + [step]
+            run.scenario = dataclasses.replace(
+                shared, steps=shared.steps[:run.state["pos"]] + [step])
             while run.step() is not None:
                 pass
             return tree(run.kernel.root)
-        except Exception:              # a command that cannot run there is no option
+        except (ScenarioError, EngineError):  # a command that cannot run there is no option
             return None
         finally:
-            sc.steps = saved
+            run.scenario = shared
             run.load(blob)
 
     def question(self, n, kind="predict"):
@@ -143,7 +146,6 @@ class Quiz:
         k = run.kernel
         actors = [p["name"] for p in k.root["procs"].values()
                   if p["pid"] != 0 and p["state"] == "SACTIVE"]
-        actors = ["init" if a == "init" else a for a in actors]
         pool = []
         for a in actors:
             pool += [(a, "exit 0"), (a, "wait4 any WNOHANG"), (a, "fork quiz"),

@@ -22,6 +22,15 @@ from .constants import SIGNAMES
 from .errors import EngineError, Panic
 from .kernel import Kernel
 from .scenario import ScenarioError
+from .waitstatus import (
+    WEXITSTATUS,
+    WIFCONTINUED,
+    WIFEXITED,
+    WIFSIGNALED,
+    WIFSTOPPED,
+    WSTOPSIG,
+    WTERMSIG,
+)
 
 log = logging.getLogger(__name__)
 
@@ -105,10 +114,12 @@ class Run:
 
     def _absorb(self, ev):
         st = self.state
-        bind = ev.pop("bind", None)
-        if bind is not None:
-            st["names"][bind["name"]] = bind["pid"]
-            self._log(ev["seq"], "names", bind["name"], bind["pid"])
+        created = ev["created"]
+        if created is not None:
+            # The step's name binds to the pid fork1 made (a failed fork binds none).
+            name = self.kernel.proc(created)["name"]
+            st["names"][name] = created
+            self._log(ev["seq"], "names", name, created)
         if ev["step"] is not None:
             ev["line"] = self.scenario.steps[ev["step"] - 1].line
         else:
@@ -316,14 +327,13 @@ class Run:
 
     def _step_failures(self, step, res):
         status = res["status"]
+        known = status is not None
         got = {
             "ret": res["ret"], "errno": res["errno"], "info": res["info"],
-            "exit": (status >> 8) & 0xFF if status is not None and status & 0x7F == 0 else None,
-            "signal": SIGNAMES.get(status & 0x7F) if status is not None
-            and status & 0x7F not in (0, 0x7F) and status != 19 else None,
-            "stopped": SIGNAMES.get(status >> 8) if status is not None
-            and status & 0xFF == 0x7F else None,
-            "continued": status == 19,
+            "exit": WEXITSTATUS(status) if known and WIFEXITED(status) else None,
+            "signal": SIGNAMES.get(WTERMSIG(status)) if known and WIFSIGNALED(status) else None,
+            "stopped": SIGNAMES.get(WSTOPSIG(status)) if known and WIFSTOPPED(status) else None,
+            "continued": known and WIFCONTINUED(status),
         }
         out = []
         for key, want in step.expect.items():
@@ -333,7 +343,7 @@ class Run:
             if key == "stopped" and want is True:
                 want, have = True, have is not None
             if key == "signal" and isinstance(want, int):
-                have = status & 0x7F if status is not None else None
+                have = WTERMSIG(status) if known else None
             if key == "info" and isinstance(want, dict) and isinstance(have, dict):
                 have = {k: have.get(k) for k in want}
             if want != have:

@@ -18,9 +18,9 @@ from .constants import (
     RFPGLOCK,
     SIGNALS,
     VFORK_FLAGS,
-    W_EXITCODE,
     WAIT_OPTIONS,
 )
+from .waitstatus import W_EXITCODE
 
 MAX_STEPS = 200_000
 MAX_BYTES = 64 * 1024 * 1024

@@ -4,7 +4,8 @@ kern_sig.c, kern_exec.c and kern_prot.c are not seeds; what is modelled is what 
 rules say, and what the seeds rely on (P_WAITED and p_xstat for wait4, P_PPWAIT for vfork).
 """
 
-from .constants import SIGCONT, SIGKILL, SIGNALS, SIGSTOP, SIGTERM, W_EXITCODE
+from .constants import SIGCONT, SIGKILL, SIGNALS, SIGSTOP, SIGTERM
+from .waitstatus import W_EXITCODE
 
 RULE39 = "kern_sig.c (not a seed); rule 39"
 

@@ -3,13 +3,13 @@
 from .constants import (
     CONT,
     SIGCONT,
-    W_STOPCODE,
     WAIT_ANY,
     WCONTINUED,
     WLINUXCLONE,
     WNOHANG,
     WUNTRACED,
 )
+from .waitstatus import W_STOPCODE, short_text
 
 ALL_OPTIONS = WUNTRACED | WNOHANG | WCONTINUED | WLINUXCLONE
 
@@ -116,7 +116,7 @@ class WaitOps:
         if p["oppid"] and self.proc(p["oppid"]) is not None:
             t = self.proc(p["oppid"])
             self.pset(p, "oppid", 0)
-            self._move_child(p, q, t)
+            self._move_child(p, q, t, "ptrace")
             self.deliver(t, "SIGCHLD")
             self.wakeup(("proc", t["pid"]))
             self.note("kern_wait", "E003:918-930",
@@ -131,5 +131,5 @@ class WaitOps:
         self.set_nprocs(-1)                                      # E003:988
         self.note("kern_wait", "E003:909-990",
                   f"{q['name']} reaps {p['name']} ({p['pid']}), status "
-                  f"{self._status_text(status)}; freed")
+                  f"{short_text(status)}; freed")
         return self.syscall_return(key, frame, ret=p["pid"], status=status)

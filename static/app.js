@@ -119,17 +119,12 @@ function onDiff(msg) {
   }
 }
 
-/** The process an event is about: a process it creates, else its actor. */
+/** The process an event is about: the one it created (fork), else its actor.  Going back
+ *  the event is the one undone, whose created process is gone again: its actor. */
 function focusOf(msg) {
-  for (const op of msg.ops) {
-    const m = /^\/procs\/(\d+)$/.exec(op.path);
-    if (m && op.op === 'add') return Number(m[1]);
-  }
-  return actorPid(msg.event);
-}
-
-function actorPid(ev) {
-  return ev && /^\d+/.test(String(ev.actor)) ? Number.parseInt(ev.actor, 10) : null;
+  const ev = msg.event;
+  if (!ev) return null;
+  return (msg.dir === 'back' ? null : ev.created) ?? ev.pid ?? null;
 }
 
 function onStatus(msg) {
@@ -262,7 +257,7 @@ function renderAll(ctx) {
   if (!state.doc) return;
   const ms = duration(ctx);
   const ev = state.currentEvent();
-  const actor = actorPid(ev);
+  const actor = ev?.pid ?? null;
   const leaving = tree.render(state, { dir: ctx.dir, duration: ms, focus: ctx.focus ?? actor });
   tray.render(state, leaving, ms);
   // With nothing selected the inspector follows the current event's actor.
@@ -303,7 +298,7 @@ function resultText(r) {
   if (r.blocked) return `is still blocked in ${escapeHtml(r.blocked)}`;
   if (r.errno) return `fails: <b>${escapeHtml(r.errno)}</b>`;
   if (r.ret === null || r.ret === undefined) return 'does not return';
-  const extra = r.status !== null && r.status !== undefined ? ` (status ${r.status})` : '';
+  const extra = r.status_text ? ` (${escapeHtml(r.status_text)})` : '';
   const info = r.info ? ` ${escapeHtml(JSON.stringify(r.info))}` : '';
   return `returns <b>${escapeHtml(String(r.ret))}</b>${extra}${info}`;
 }

@@ -3,6 +3,8 @@
 // keep the explorer's DOM contract: role treeitem, aria-label "pid N NAME", data-pid,
 // data-ppid, data-state.  A marked node (compare mode: it differs in the other kernel)
 // gets a visible ≠ badge, data-differs and an accessible description.
+import { drawProcBody, joinLwps, stateLine } from './nodes.js';
+
 const d3 = globalThis.d3;
 
 const W = 136;          // node width
@@ -14,14 +16,10 @@ const ROOT = '__root';
 const reducedMotion = window.matchMedia('(prefers-reduced-motion: reduce)').matches;
 
 const STATE_TEXT = { SIDL: 'SIDL · forking', SACTIVE: 'SACTIVE', SSTOP: 'SSTOP · stopped', SZOMB: 'SZOMB · zombie' };
-const SIGNALS = { 1: 'SIGHUP', 2: 'SIGINT', 9: 'SIGKILL', 15: 'SIGTERM', 17: 'SIGSTOP', 19: 'SIGCONT', 30: 'SIGUSR1', 31: 'SIGUSR2' };
-
-/** What a node's second line says: the state, or a zombie's exit status. */
+/** What a node's second line says: the state, or a zombie's exit status (the server
+ *  sends it decoded as `xstat_text`). */
 export function stateText(p) {
-  if (p.state === 'SZOMB' && p.xstat !== null && p.xstat !== undefined) {
-    const sig = p.xstat & 0x7f;
-    return sig ? `zombie · killed by ${SIGNALS[sig] || `signal ${sig}`}` : `zombie · exit ${p.xstat >> 8}`;
-  }
+  if (p.state === 'SZOMB' && p.xstat_text) return `zombie · ${p.xstat_text}`;
   return STATE_TEXT[p.state] || p.state;
 }
 
@@ -76,7 +74,7 @@ export class MiniTree {
     const all = entered.merge(sel);
     sel.transition(t).attr('transform', (d) => `translate(${d.x},${d.y})`).style('opacity', 1);
     const view = this;
-    all.each(function (d) { view.drawNode(d3.select(this), d, d.depth + levelBase, marks.get(d.data.row.pid)); });
+    all.each(function (d) { view.drawNode(d3.select(this), d, d.depth + levelBase, marks.get(d.data.row.pid), ms); });
     this.svgEl.dataset.count = String(nodes.length);
   }
 
@@ -100,7 +98,7 @@ export class MiniTree {
     }
   }
 
-  drawNode(g, d, level, mark) {
+  drawNode(g, d, level, mark, ms) {
     const p = d.data.row;
     g.attr('class', `node proc ${String(p.state).toLowerCase()}${p.blocked ? ' blocked' : ''}${mark ? ' differs' : ''}`)
       .attr('role', 'treeitem')
@@ -111,22 +109,8 @@ export class MiniTree {
       .attr('data-state', p.state)
       .attr('data-differs', mark ? 'true' : null)
       .attr('aria-describedby', mark ? `${this.prefix}-why-${p.pid}` : null);
-    g.selectAll('*').remove();
-    g.append('rect').attr('class', 'box').attr('x', -W / 2).attr('y', -H / 2).attr('width', W).attr('height', H).attr('rx', 9);
-    g.append('text').attr('class', 'l1').attr('y', -H / 2 + 23).text(`${p.pid} ${p.name}`);
-    g.append('text').attr('class', 'l2').attr('y', -H / 2 + 42).text(stateText(p));
-    if (p.reaper_node) {
-      const badge = g.append('g').attr('class', 'badge').attr('transform', `translate(${W / 2 - 6},${-H / 2 - 4})`);
-      badge.append('rect').attr('x', -44).attr('y', -12).attr('width', 56).attr('height', 24).attr('rx', 12);
-      badge.append('text').attr('x', -16).attr('y', 5).text(`R ${p.reaper_node.refs}`);
-      badge.append('title').text(`sub-reaper: owns reaper node ${p.reaper_node.id}, refs ${p.reaper_node.refs}`);
-    }
-    if (p.blocked) {
-      const label = `sleeps in ${p.blocked}`;
-      const b = g.append('g').attr('class', 'sleep').attr('transform', `translate(0,${H / 2 + 15})`);
-      b.append('rect').attr('x', -label.length * 4.6 - 10).attr('y', -12).attr('width', label.length * 9.2 + 20).attr('height', 24).attr('rx', 12);
-      b.append('text').attr('y', 5).text(label);
-    }
+    drawProcBody(g, p, { W, H, status: stateText(p), reaper: p.reaper_node, sleepY: H / 2 + 15 });
+    joinLwps(g, p, { W, H, ms });
     if (mark) {
       const m = g.append('g').attr('class', 'diff-mark').attr('transform', `translate(${-W / 2},${-H / 2})`);
       m.append('circle').attr('r', 14);

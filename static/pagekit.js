@@ -35,13 +35,7 @@ export function resultText(r) {
   if (r.blocked) return `is still blocked in ${r.blocked}`;
   if (r.errno) return `fails: ${r.errno}`;
   if (r.ret === null || r.ret === undefined) return 'does not return';
-  let extra = '';
-  if (r.status !== null && r.status !== undefined) {
-    if ((r.status & 0xff) === 0x7f) extra = ` (stopped by signal ${r.status >> 8})`;
-    else if (r.status === 19) extra = ' (continued)';
-    else if (r.status & 0x7f) extra = ` (killed by signal ${r.status & 0x7f})`;
-    else extra = ` (exit ${r.status >> 8})`;
-  }
+  const extra = r.status_text ? ` (${r.status_text})` : '';
   const info = r.info ? ` ${JSON.stringify(r.info)}` : '';
   return `returns ${r.ret}${extra}${info}`;
 }

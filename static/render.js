@@ -1,7 +1,8 @@
 // Rendering: the process tree (d3.stratify + d3.tree, DOM keyed by pid), the dead-LWP
 // tray, the event log and the inspector.  Nothing here talks to the server; app.js hands
 // each view the state and what just happened (a step forward, a step back, a snapshot).
-import { describeStatus, formatSeed } from './state.js';
+import { drawProcBody, joinLwps, pill, stateLine } from './nodes.js';
+import { formatSeed } from './state.js';
 
 const d3 = globalThis.d3;
 
@@ -15,8 +16,6 @@ const MAX_LWP_MARKS = 8;
 const BIG_TREE = 150;
 const FOLLOW_BELOW = 0.55;  // a whole-tree fit smaller than this is unreadable: follow instead
 const FOLLOW_SCALE = 0.85;     // past this many drawn nodes, only the nodes an event touches animate
-
-const STATE_TEXT = { SIDL: 'SIDL · forking', SACTIVE: 'SACTIVE', SSTOP: 'SSTOP · stopped', SZOMB: 'SZOMB · zombie' };
 
 /** The process tree view. */
 export class TreeView {
@@ -57,6 +56,7 @@ export class TreeView {
   render(state, ctx) {
     const doc = state.doc;
     const t = this.svg.transition('tree').duration(ctx.duration).ease(d3.easeCubicInOut);
+    this.duration = ctx.duration;
     const root = this.layout(doc, state.selected);
     const nodes = root.descendants();
     this.marks = state.violationMarks();
@@ -236,14 +236,11 @@ export class TreeView {
       .attr('data-pid', p.pid)
       .attr('data-ppid', p.ppid)
       .attr('data-state', p.state);
-    g.selectAll('*').remove();
-
-    g.append('rect').attr('class', 'box').attr('x', -W / 2).attr('y', -H / 2).attr('width', W).attr('height', H).attr('rx', 9);
-    g.append('text').attr('class', 'l1').attr('y', -H / 2 + 23).text(`${p.pid} ${p.name}`);
-    const status = p.state === 'SZOMB' && p.xstat !== null && p.xstat !== undefined
-      ? `zombie · ${describeStatus(p.xstat)}` : STATE_TEXT[p.state] || p.state;
-    g.append('text').attr('class', 'l2').attr('y', -H / 2 + 42).text(status);
-    this.drawLwps(g, p, marks);
+    const status = stateLine(p, state.xstatText[String(p.pid)]);
+    drawProcBody(g, p, { W, H, status, reaper });
+    const freed = [...new Set((marks || []).map((m) => m.tid))]
+      .filter((tid) => tid !== null && tid !== undefined && !(p.lwps || {})[String(tid)]);
+    joinLwps(g, p, { W, H, ms: this.duration, max: MAX_LWP_MARKS, freed });
     if (marks) {
       // A violated invariant names this process (or one of its LWPs): a red marker.
       const v = g.append('g').attr('class', 'violation-mark').attr('transform', `translate(${-W / 2 + 4},${-H / 2 - 2})`);
@@ -251,24 +248,8 @@ export class TreeView {
       v.append('text').attr('y', 6).text('!');
       v.append('title').text(marks.map((m) => `invariant violated at event ${m.seq}: ${m.message}`).join('\n'));
       // And in words under the node (below a sleep label, if there is one).
-      const words = `⚠ ${[...new Set(marks.map((m) => m.message.split(':')[0]))].join(', ')}`;
-      const label = g.append('g').attr('class', 'violation-label').attr('transform', `translate(0,${H / 2 + (p.blocked ? 45 : 17)})`);
-      label.append('rect').attr('x', -words.length * 4.8 - 10).attr('y', -12).attr('width', words.length * 9.6 + 20).attr('height', 24).attr('rx', 12);
-      label.append('text').attr('y', 5).text(words);
-    }
-
-    if (reaper) {
-      const badge = g.append('g').attr('class', 'badge').attr('transform', `translate(${W / 2 - 6},${-H / 2 - 4})`);
-      badge.append('rect').attr('x', -44).attr('y', -12).attr('width', 56).attr('height', 24).attr('rx', 12);
-      badge.append('text').attr('x', -16).attr('y', 5).text(`R ${reaper.refs}`);
-      badge.append('title').text(`sub-reaper: owns reaper node ${reaper.id}, refs ${reaper.refs}` +
-        (reaper.flags?.length ? ` (${reaper.flags.join('|')})` : ''));
-    }
-    if (p.blocked) {
-      const b = g.append('g').attr('class', 'sleep').attr('transform', `translate(0,${H / 2 + 17})`);
-      const label = `sleeps in ${p.blocked}`;
-      b.append('rect').attr('x', -label.length * 4.6 - 10).attr('y', -12).attr('width', label.length * 9.2 + 20).attr('height', 24).attr('rx', 12);
-      b.append('text').attr('y', 5).text(label);
+      const words = `⚠ ${[...new Set(marks.map((m) => m.invariant))].join(', ')}`;
+      pill(g, 'violation-label', words, H / 2 + (p.blocked ? 45 : 17), { charW: 9.6 });
     }
     if (d.data.nkids) {
       const folded = this.collapsed.has(p.pid);
@@ -283,34 +264,6 @@ export class TreeView {
     }
     g.append('title').text(`pid ${p.pid} ${p.name}: ${status}${p.blocked ? `, sleeping in ${p.blocked}` : ''}` +
       (reason ? `; parent ${p.ppid} because: ${reason}` : ''));
-  }
-
-  /** LWPs: small marks inside the process, one per tid (data-tid); an LWP a violation
-   *  names that is gone (freed while it still ran) stays as a red cross (data-freed-tid). */
-  drawLwps(g, p, marks) {
-    const lwps = Object.values(p.lwps || {}).sort((a, b) => a.tid - b.tid);
-    const freed = [...new Set((marks || []).map((m) => m.tid))]
-      .filter((tid) => tid !== null && tid !== undefined && !(p.lwps || {})[String(tid)]);
-    const row = g.append('g').attr('class', 'lwps').attr('transform', `translate(${-W / 2 + 16},${H / 2 - 12})`);
-    lwps.slice(0, MAX_LWP_MARKS).forEach((l, i) => {
-      const m = row.append('g')
-        .attr('class', `lwp ${String(l.state).toLowerCase()}${l.exit ? ' lwp-exit' : ''}${l.blocked ? ' asleep' : ''}`)
-        .attr('data-tid', l.tid)
-        .attr('transform', `translate(${i * 15},0)`);
-      m.append('circle').attr('r', 5.5);
-      m.append('title').text(`tid ${l.tid}: ${l.state}${l.exit ? `, ${l.exit}` : ''}${l.blocked ? `, sleeps in ${l.blocked}` : ''}`);
-    });
-    if (lwps.length > MAX_LWP_MARKS) {
-      row.append('text').attr('class', 'more-lwps').attr('x', MAX_LWP_MARKS * 15 - 4).attr('y', 4).text(`+${lwps.length - MAX_LWP_MARKS}`);
-    }
-    const x0 = Math.min(lwps.length, MAX_LWP_MARKS) * 15 + (lwps.length > MAX_LWP_MARKS ? 18 : 0);
-    freed.forEach((tid, i) => {
-      const m = row.append('g').attr('class', 'lwp freed').attr('data-freed-tid', tid)
-        .attr('transform', `translate(${x0 + i * 17},0)`);
-      m.append('circle').attr('r', 7);
-      m.append('path').attr('d', 'M-4,-4L4,4M4,-4L-4,4');
-      m.append('title').text(`tid ${tid}: freed while it was still running (use-after-free)`);
-    });
   }
 
   drawEdges(nodes, state, t, ctx) {
@@ -592,7 +545,7 @@ export function renderInspector(el, titleEl, state, pid) {
     return;
   }
   titleEl.textContent = `Inspector: pid ${p.pid} ${p.name}`;
-  const rows = Object.entries(p).map(([k, v]) => `<tr><th scope="row">${escapeHtml(k)}</th><td>${fieldHtml(k, v, state)}</td></tr>`);
+  const rows = Object.entries(p).map(([k, v]) => `<tr><th scope="row">${escapeHtml(k)}</th><td>${fieldHtml(k, v, state, p.pid)}</td></tr>`);
   const node = Object.values(state.doc.reapers || {}).find((r) => r.owner === p.pid);
   if (node) {
     rows.push(`<tr><th scope="row">owns reaper node</th><td>${fieldHtml('node', node, state)}</td></tr>`);
@@ -603,7 +556,7 @@ export function renderInspector(el, titleEl, state, pid) {
   el.innerHTML = `<table class="fields">${rows.join('')}</table>`;
 }
 
-function fieldHtml(key, value, state) {
+function fieldHtml(key, value, state, pid) {
   if (value === null || value === undefined) return '<span class="muted">null</span>';
   if (key === 'lwps' && typeof value === 'object') {
     // One column per LWP, one row per field: narrow enough for the side panel.
@@ -618,8 +571,8 @@ function fieldHtml(key, value, state) {
     const q = state.proc(value);
     return `${value}${q ? ` <span class="muted">(${escapeHtml(q.name)})</span>` : ''}`;
   }
-  if (key === 'xstat' && typeof value === 'number') {
-    return `${value} <span class="muted">(${describeStatus(value)})</span>`;
+  if (key === 'xstat' && state.xstatText[String(pid)]) {
+    return `${value} <span class="muted">(${escapeHtml(state.xstatText[String(pid)])})</span>`;
   }
   if (Array.isArray(value)) return value.length ? value.map(scalar).join(', ') : '<span class="muted">[]</span>';
   if (typeof value === 'object') {

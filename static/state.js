@@ -11,6 +11,7 @@ export class ExplorerState {
     this.doc = null;       // the state document (architecture.md "State document")
     this.events = [];      // the event log: events[i].seq === i + 1 (no ops)
     this.edges = {};       // pid -> why its edge exists (orphan, RFNOWAIT, NOCLDWAIT)
+    this.xstatText = {};   // pid -> its p_xstat in words, as the server decoded it
     this.scenario = null;  // {name, title, description, kernel, race, text, filename}
     this.runError = null;  // a run-time error that ended the run early, {line, message}
     this.playing = false;
@@ -29,7 +30,7 @@ export class ExplorerState {
   }
 
   /**
-   * pid -> [{tid, message, seq}] for the violations that have happened by the current
+   * pid -> [{tid, invariant, message, seq}] for the violations that have happened by the current
    * event (the tree marks each process or LWP a violation names).
    */
   violationMarks() {
@@ -38,7 +39,7 @@ export class ExplorerState {
       if (ev.seq > this.seq) break;
       for (const m of ev.marks || []) {
         if (!out.has(m.pid)) out.set(m.pid, []);
-        out.get(m.pid).push({ tid: m.tid, message: ev.violation, seq: ev.seq });
+        out.get(m.pid).push({ tid: m.tid, invariant: m.invariant, message: m.message, seq: ev.seq });
       }
     }
     return out;
@@ -59,12 +60,13 @@ export class ExplorerState {
     this.seq = msg.seq;
     this.total = msg.total;
     this.edges = { ...msg.edges };
+    this.xstatText = { ...msg.xstat_text };
     this.playing = msg.playing;
     this.speed = msg.speed;
   }
 
   /**
-   * Take a diff message {run, seq, from, dir, event, ops, edges}.  Returns 'stale' (an
+   * Take a diff message {run, seq, from, dir, event, ops, edges, xstat_text}.  Returns 'stale' (an
    * older run: ignore it), 'gap' (it does not start at our seq: resync) or 'ok'.
    */
   applyDiff(msg) {
@@ -85,10 +87,8 @@ export class ExplorerState {
       this.events.push(msg.event);
       this.logChanged();
     }
-    for (const [pid, reason] of Object.entries(msg.edges || {})) {
-      if (reason === null) delete this.edges[pid];
-      else this.edges[pid] = reason;
-    }
+    mergeInto(this.edges, msg.edges);
+    mergeInto(this.xstatText, msg.xstat_text);
     return 'ok';
   }
 
@@ -142,21 +142,12 @@ export function formatSeed(seed) {
   return { text, title: titles.join('\n') || text };
 }
 
-const SIGNAMES = { 1: 'SIGHUP', 2: 'SIGINT', 3: 'SIGQUIT', 9: 'SIGKILL', 13: 'SIGPIPE',
-  14: 'SIGALRM', 15: 'SIGTERM', 17: 'SIGSTOP', 18: 'SIGTSTP', 19: 'SIGCONT', 20: 'SIGCHLD',
-  30: 'SIGUSR1', 31: 'SIGUSR2' };
-
-export function signame(n) {
-  return SIGNAMES[n] || `signal ${n}`;
-}
-
-/** A raw wait-status word (xstat) in words: "exit 3", "killed by SIGKILL". */
-export function describeStatus(xstat) {
-  if (xstat === null || xstat === undefined) return '';
-  const low = xstat & 0x7f;
-  if (low === 0) return `exit ${(xstat >> 8) & 0xff}`;
-  if (low === 0x7f) return `stopped by ${signame((xstat >> 8) & 0xff)}`;
-  return `killed by ${signame(low)}`;
+/** Apply a {key: value or null} change set: null deletes the key. */
+function mergeInto(target, changes) {
+  for (const [key, value] of Object.entries(changes || {})) {
+    if (value === null || value === '') delete target[key];
+    else target[key] = value;
+  }
 }
 
 // -- shareable URLs ----------------------------------------------------------------------------

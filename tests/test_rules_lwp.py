@@ -7,7 +7,8 @@ from itertools import pairwise
 import pytest
 from scenario_util import W_EXIT, Api, Story, explore
 
-from engine.constants import EXTEXIT_LWP, FORK_FLAGS, W_EXITCODE
+from engine.constants import FORK_FLAGS
+from engine.waitstatus import W_EXITCODE
 
 PROFILES = ["reaper", "classic"]
 
@@ -328,4 +329,3 @@ def test_api_fork_helper_uses_fork_flags():
     api = Api("reaper")
     r = api.call(1, "fork1", flags=FORK_FLAGS, name="x")
     assert r["ret"] == 2
-    assert EXTEXIT_LWP != 0

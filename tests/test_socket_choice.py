@@ -108,7 +108,9 @@ def test_walking_the_explore_trace_reaches_the_violation(sio, race, race_trace):
     assert last["kind"] == "violation" and "use-after-free" in last["violation"]
     # The marker names the LWP the message names: a.1, by pid.
     a = next(p for p in doc["procs"].values() if p["name"] == "a")
-    assert last["marks"] == [{"pid": a["pid"], "tid": 1}]
+    assert [(m["pid"], m["tid"], m["invariant"]) for m in last["marks"]] == [
+        (a["pid"], 1, "use-after-free")]
+    assert last["marks"][0]["message"] in last["violation"]
     # Between the dispose and its violation there is no choice point.
     assert diffs[-2]["choice"]["at"] is None and diffs[-2]["choice"]["actions"] == []
 

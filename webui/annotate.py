@@ -1,89 +1,109 @@
-"""Why an edge exists: reparent reasons derived from the events' ops, for the edge labels.
+"""What the view shows beside the state document, read once per Timeline from the events'
+structured fields (never from their prose): why an edge exists, and a process's p_xstat
+in words.
 
-The state document says who a process's parent is, not why.  The view labels an edge that
-is not a plain fork (an orphan adopted by init or a sub-reaper, an RFNOWAIT child, a zombie
-handed over because its parent ignores SIGCHLD); the reason is read once per Timeline from
-each event's ops, so a position's labels cost a lookup, not a replay.
+The state document says who a process's parent is, not why; an event's `reparent` says
+why (engine REPARENT_REASONS), and the edge gets a short label for it.  p_xstat is a raw
+word whose meaning depends on the process's state (engine/waitstatus.py): the page is
+sent its text, so it decodes nothing.  Both are kept as a history per pid indexed by seq,
+so a position's labels cost a lookup, not a replay.
 """
 
 import bisect
 import re
 
-_PROC_PPID = re.compile(r"^/procs/(\d+)/ppid$")
-_PROC_ADD = re.compile(r"^/procs/(\d+)$")
+from engine.waitstatus import xstat_text
+
+_PROC_FIELD = re.compile(r"^/procs/(\d+)(?:/(state|xstat))?$")
 
 
-def actor_pid(event):
-    """The pid of an event's actor ("7/0" -> 7), or None for kernel work."""
-    actor = str(event.get("actor") or "")
-    head = actor.split("/", 1)[0]
-    return int(head) if head.isdigit() else None
+def edge_label(reparent):
+    """The edge label for an event's `reparent` record."""
+    reason = reparent["reason"]
+    if reason == "orphan":
+        return "orphan → init" if reparent["to"] == 1 else "orphan → sub-reaper"
+    return {"nocldwait": "NOCLDWAIT", "sigchld-ignored": "SIGCHLD ignored",
+            "ptrace": "back from ptrace", "rfnowait": "RFNOWAIT"}[reason]
 
 
-def reparent_reason(event, pid, new_ppid):
-    """A short label for why `pid` now has parent `new_ppid` after `event`."""
-    summary = (event.get("summary") or "").lower()
-    if pid == actor_pid(event):
-        # exit1 hands the exiting process itself over: its parent ignores SIGCHLD.
-        if "cldsigign" in summary or "ignore" in summary:
-            return "SIGCHLD ignored"
-        return "NOCLDWAIT"
-    if "ptrace" in summary or "oppid" in summary:
-        return "back from ptrace"
-    return "orphan → init" if new_ppid == 1 else "orphan → sub-reaper"
+class _History:
+    """pid -> values over seqs, with the value as of any position."""
 
+    def __init__(self):
+        self.by_seq = {}       # seq -> [pid]
+        self.history = {}      # pid -> ([seq...], [value...]) in seq order
 
-def event_reparents(event):
-    """[(pid, reason)] for every process whose parent this event set other than by a plain fork."""
-    out = []
-    for op in event.get("ops") or ():
-        path = op.get("path", "")
-        m = _PROC_PPID.match(path)
-        if m and op.get("op") in ("replace", "add"):
-            pid = int(m.group(1))
-            out.append((pid, reparent_reason(event, pid, op.get("value"))))
-            continue
-        m = _PROC_ADD.match(path)
-        if m and op.get("op") == "add" and isinstance(op.get("value"), dict):
-            # A new process whose parent is not the forking actor: fork1 with RFNOWAIT.
-            ppid = op["value"].get("ppid")
-            actor = actor_pid(event)
-            if actor is not None and ppid is not None and ppid != actor:
-                out.append((int(m.group(1)), "RFNOWAIT"))
-    return out
+    def record(self, seq, pid, value):
+        self.by_seq.setdefault(seq, []).append(pid)
+        seqs, values = self.history.setdefault(pid, ([], []))
+        seqs.append(seq)
+        values.append(value)
+
+    def at(self, pid, n):
+        """pid's value after n events, or None."""
+        seqs, values = self.history.get(pid, ((), ()))
+        i = bisect.bisect_right(seqs, n)
+        return values[i - 1] if i else None
+
+    def all_at(self, n):
+        """{pid: value} for every pid with a value after n events."""
+        out = {}
+        for pid in self.history:
+            value = self.at(pid, n)
+            if value is not None:
+                out[str(pid)] = value
+        return out
+
+    def changed(self, seq, after):
+        """{pid: value or None} for the pids event `seq` changed, as they read after
+        `after` events (seq going forward, seq - 1 stepping back)."""
+        return {str(pid): self.at(pid, after) for pid in self.by_seq.get(seq, ())}
 
 
 class Annotations:
-    """Edge reasons per pid over a Timeline's events, indexed by seq."""
+    """Edge reasons and xstat texts per pid over a Timeline's events, indexed by seq."""
 
     def __init__(self, timeline):
-        self.by_seq = {}       # seq -> [(pid, reason)]
-        self.history = {}      # pid -> ([seq...], [reason...]) in seq order
+        self.edges = _History()
+        self.xstat = _History()
+        procs = {int(pid): [p["state"], p["xstat"]]      # followed through the ops
+                 for pid, p in timeline.doc_at(0)["procs"].items()}
         for ev in timeline.events:
-            found = event_reparents(ev)
-            if found:
-                self.by_seq[ev["seq"]] = found
-                for pid, reason in found:
-                    seqs, reasons = self.history.setdefault(pid, ([], []))
-                    seqs.append(ev["seq"])
-                    reasons.append(reason)
+            rp = ev.get("reparent")
+            if rp is not None:
+                self.edges.record(ev["seq"], rp["pid"], edge_label(rp))
+            self._follow_xstat(ev, procs)
 
-    def reason_at(self, pid, n):
-        """The label of pid's edge after n events, or None (a plain fork edge)."""
-        seqs, reasons = self.history.get(pid, ((), ()))
-        i = bisect.bisect_right(seqs, n)
-        return reasons[i - 1] if i else None
+    def _follow_xstat(self, ev, procs):
+        """Follow state and xstat of each process through an event's ops; record the
+        text of every one whose text changed."""
+        touched = set()
+        for op in ev["ops"]:
+            m = _PROC_FIELD.match(op["path"])
+            if m is None:
+                continue
+            pid, field = int(m.group(1)), m.group(2)
+            if field is None:
+                value = op.get("value")
+                procs[pid] = ([value["state"], value["xstat"]] if op["op"] == "add"
+                              and isinstance(value, dict) else None)
+            elif procs.get(pid) is not None:
+                procs[pid][0 if field == "state" else 1] = op.get("value")
+            touched.add(pid)
+        for pid in touched:
+            cur = procs.get(pid)
+            text = xstat_text(*cur) if cur is not None else ""
+            if text != (self.xstat.at(pid, ev["seq"]) or ""):
+                self.xstat.record(ev["seq"], pid, text)
 
     def edges_at(self, n):
-        """{pid: reason} for every labelled edge after n events (a snapshot's labels)."""
-        out = {}
-        for pid in self.history:
-            reason = self.reason_at(pid, n)
-            if reason is not None:
-                out[str(pid)] = reason
-        return out
+        return self.edges.all_at(n)
 
     def edges_changed(self, seq, after):
-        """{pid: reason or None} for the pids event `seq` reparents, as they read after
-        `after` events (seq going forward, seq - 1 stepping back)."""
-        return {str(pid): self.reason_at(pid, after) for pid, _ in self.by_seq.get(seq, ())}
+        return self.edges.changed(seq, after)
+
+    def xstat_at(self, n):
+        return {pid: t for pid, t in self.xstat.all_at(n).items() if t}
+
+    def xstat_changed(self, seq, after):
+        return self.xstat.changed(seq, after)

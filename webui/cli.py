@@ -20,16 +20,10 @@ def _fail(err):
 
 
 def _status_text(status):
-    from engine.constants import SIGNAMES
-    if status is None:
-        return ""
-    if status & 0xFF == 0x7F:
-        return f" (stopped by {SIGNAMES.get(status >> 8, status >> 8)})"
-    if status == 19:
-        return " (continued)"
-    if status & 0x7F:
-        return f" (killed by {SIGNAMES.get(status & 0x7F, status & 0x7F)})"
-    return f" (exit {status >> 8})"
+    """ " (exit 3)" after a step's return value, or "" when it carries no status."""
+    from engine.waitstatus import status_text
+    text = status_text(status)
+    return f" ({text})" if text else ""
 
 
 def format_event(ev):

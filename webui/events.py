@@ -136,6 +136,7 @@ def snapshot(session, full):
     run, pos = session.run, session.pos
     msg = {"run": session.run_id, "seq": pos, "total": run.timeline.total,
            "doc": run.timeline.doc_at(pos), "edges": run.annotations.edges_at(pos),
+           "xstat_text": run.annotations.xstat_at(pos),
            "playing": session.playing, "speed": session.speed, "full": full,
            "mode": run.mode, "choice": run.choice_info(pos)}
     if full:
@@ -144,13 +145,15 @@ def snapshot(session, full):
 
 
 def forward(session):
-    """Apply the next event: the `diff` message {seq, from, dir, event, ops, edges}."""
+    """Apply the next event: the `diff` message {seq, from, dir, event, ops, edges,
+    xstat_text}."""
     run, i = session.run, session.pos
     session.pos = i + 1
     return {"run": session.run_id, "seq": i + 1, "from": i, "dir": "forward",
             "total": run.timeline.total, "event": run.log[i],
             "ops": run.timeline.events[i]["ops"],
             "edges": run.annotations.edges_changed(i + 1, i + 1),
+            "xstat_text": run.annotations.xstat_changed(i + 1, i + 1),
             "playing": session.playing, "choice": run.choice_info(i + 1)}
 
 
@@ -162,6 +165,7 @@ def backward(session):
             "total": run.timeline.total, "event": run.log[i - 1],
             "ops": run.timeline.events[i - 1]["inverse"],
             "edges": run.annotations.edges_changed(i, i - 1),
+            "xstat_text": run.annotations.xstat_changed(i, i - 1),
             "playing": session.playing, "choice": run.choice_info(i - 1)}
 
 

@@ -13,7 +13,6 @@ scenario.
 import dataclasses
 import hashlib
 import logging
-import re
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -22,6 +21,7 @@ from engine.errors import EngineError
 from engine.runner import Run as EngineRun
 from engine.scenario import ScenarioError, load_scenario_file, parse_scenario
 from engine.timeline import ChoiceTimeline, Timeline
+from engine.waitstatus import status_text
 
 from .annotate import Annotations
 
@@ -32,37 +32,25 @@ MAX_CHOICES = 2_000        # actions one choice-mode session may take (each keep
 
 
 def _log_entry(ev):
-    """What the page lists for an event: the event without its ops."""
-    return {k: v for k, v in ev.items() if k not in ("ops", "inverse")}
+    """What the page lists for an event: the event without its ops, its RESULT's status
+    in words (`status_text`), so the page decodes nothing."""
+    entry = {k: v for k, v in ev.items() if k not in ("ops", "inverse")}
+    res = entry.get("result")
+    if res is not None:
+        entry["result"] = {**res, "status_text": status_text(res["status"])}
+    return entry
 
 
-# -- violations: what they name, for the tree's markers --------------------------------------
-
-_LWP_NAMED = re.compile(r"\bLWP ([A-Za-z][A-Za-z0-9_-]*|\d+)\.(\d+)")
-_PID_NAMED = re.compile(r"\b(?:pid|zombie) (\d+)")
-
-
-def violation_marks(message, doc):
-    """[{pid, tid}] of the processes (tid null) and LWPs a violation message names, as far
-    as they exist in `doc`, the state after the violation.  The invariant messages name an
-    LWP as `LWP NAME.TID` and a process as `pid N` or `zombie N` (engine/invariants.py,
-    engine/exit.py lwp_dispose)."""
-    by_name = {"swapper": 0, "init": 1}
-    by_name.update({p["name"]: p["pid"] for p in doc["procs"].values()})
-    out = []
-    for name, tid in _LWP_NAMED.findall(message):
-        pid = int(name) if name.isdigit() else by_name.get(name)
-        if pid is not None and str(pid) in doc["procs"]:
-            out.append({"pid": pid, "tid": int(tid)})
-    for pid in _PID_NAMED.findall(message):
-        if pid in doc["procs"] and not any(m["pid"] == int(pid) for m in out):
-            out.append({"pid": int(pid), "tid": None})
-    return out
+def violation_marks(violations, doc):
+    """[{pid, tid, invariant, message}] of the processes (tid null) and LWPs the violation
+    records name, as far as they exist in `doc`, the state after the violation."""
+    return [dict(v) for v in violations
+            if v["pid"] is not None and str(v["pid"]) in doc["procs"]]
 
 
 def _with_marks(entry, timeline):
-    if entry.get("violation"):
-        entry["marks"] = violation_marks(entry["violation"], timeline.doc_at(entry["seq"]))
+    if entry.get("violations"):
+        entry["marks"] = violation_marks(entry["violations"], timeline.doc_at(entry["seq"]))
     return entry
 
 

@@ -50,6 +50,7 @@ from engine.quiz import Quiz
 from engine.randomgen import generate
 from engine.scenario import ScenarioError, dump_scenario, load_scenario_file, parse_scenario
 from engine.timeline import Timeline
+from engine.waitstatus import status_text, xstat_text
 
 from .library import Library, Run
 
@@ -308,7 +309,9 @@ def step_events(timeline, n, limit=MAX_STEP_EVENTS):
 
 
 def step_result(timeline, n):
-    return next((r for r in timeline.results if r["step"] == n), None)
+    """Step n's RESULT, with its status in words (`status_text`)."""
+    res = next((r for r in timeline.results if r["step"] == n), None)
+    return None if res is None else {**res, "status_text": status_text(res["status"])}
 
 
 # -- pages -----------------------------------------------------------------------------------
@@ -408,7 +411,7 @@ def comparison(run, cache_size=8):
     return found
 
 
-PANE_KEYS = ("pid", "name", "ppid", "state", "nthreads", "blocked", "xstat", "flags")
+PANE_KEYS = ("pid", "name", "ppid", "state", "nthreads", "blocked", "xstat", "flags", "lwps")
 
 
 def pane_procs(doc):
@@ -418,6 +421,7 @@ def pane_procs(doc):
     rows = []
     for p in sorted(doc["procs"].values(), key=lambda p: p["pid"]):
         row = {k: p.get(k) for k in PANE_KEYS}
+        row["xstat_text"] = xstat_text(p["state"], p["xstat"])
         node = owned.get(p["pid"])
         row["reaper_node"] = {"id": node["id"], "refs": node["refs"]} if node else None
         rows.append(row)

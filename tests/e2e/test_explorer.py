@@ -265,3 +265,39 @@ def test_a_diff_gap_is_resynced(server, watched):
     tl = timeline("orphans-and-reapers")
     for pid, proc in tl.doc_at(2)["procs"].items():
         expect(proc_node(page, pid)).to_have_attribute("data-state", proc["state"])
+
+
+def test_stopped_process_reads_stopped_and_zombie_status_comes_decoded(server, watched):
+    """wait4-stop-continue: at the event a is stopped, its p_xstat (the bare SIGSTOP) reads
+    "stopped by SIGSTOP" in the inspector (the old page said "killed by SIGSTOP"); once
+    SIGKILL made it a zombie, its node reads "killed by SIGKILL"."""
+    page = watched
+    path = ROOT / "scenarios" / "wait4-stop-continue.yaml"
+    tl = Timeline(load_scenario_file(path))
+    a = next(p for p, q in tl.doc_at(3)["procs"].items() if q["name"] == "a")
+    stop = next(n for n in range(tl.total + 1) if tl.doc_at(n)["procs"].get(a, {}).get("xstat") == 17)
+    zomb = next(n for n in range(tl.total + 1)
+                if tl.doc_at(n)["procs"].get(a, {}).get("state") == "SZOMB")
+    open_page(page, server, f"?scenario=wait4-stop-continue&event={stop}")
+    page.get_by_role("treeitem", name=f"pid {a} a").click()
+    inspector = page.get_by_role("region", name="Inspector")
+    row = inspector.locator("table.fields > tbody > tr", has=page.locator("th", has_text="xstat"))
+    expect(row).to_contain_text("17 (stopped by SIGSTOP)")
+    page.goto(server.url(f"/?scenario=wait4-stop-continue&event={zomb}"))
+    expect(proc_node(page, a)).to_contain_text("zombie · killed by SIGKILL")
+
+
+def test_lwp_marks_are_joined_by_tid_not_redrawn(server, watched):
+    """An LWP's mark is the same element from one event to the next (a keyed join), so a
+    change of state animates on it instead of a new mark snapping in."""
+    page = watched
+    sh = pids("threads-and-handovers")["sh"]
+    open_page(page, server, "?scenario=threads-and-handovers")
+    node = proc_node(page, sh)
+    step_until(page, lambda: node.locator("[data-tid]").count() == 3, "three LWPs in sh")
+    page.evaluate("(pid) => { window.__mark = document.querySelector("
+                  "`g.node[data-pid='${pid}'] [data-tid='0']`); }", sh)
+    # sh's node changes (tid 1 exits and leaves the row); tid 0's mark stays the same element.
+    step_until(page, lambda: node.locator('[data-tid="1"]').count() == 0, "tid 1 leaving sh")
+    assert page.evaluate("(pid) => window.__mark === document.querySelector("
+                         "`g.node[data-pid='${pid}'] [data-tid='0']`)", sh)
