@@ -171,7 +171,12 @@ class ForkOps:
     def start_forked_proc(self, key, frame):
         """SIDL -> SACTIVE, then the vfork parent sleeps while P_PPWAIT (F000:793-838).
 
-        Mutates the child's state; the caller may sleep in "ppwait" on its own proc."""
+        `while (p2->p_flags & P_PPWAIT) tsleep(lp1->lwp_proc, ..., "ppwait", 0)`
+        (F000:832-838): woken by anything on its proc's channel (another child's exit1,
+        E003:560), the parent re-checks and sleeps again; this runs in the kernel even
+        while the parent is stopped (SIGSTOP), and a call that then finishes stops on its
+        way out (Kernel.stop_at_userret).  Mutates the child's state; the caller may sleep
+        in "ppwait" on its own proc."""
         p2 = self.proc(frame["child"])
         seed = ref("start_forked_proc", self.profile)
         if p2 is not None and p2["state"] == "SIDL":

@@ -15,7 +15,7 @@ INVARIANTS = (
     "nprocs-count", "reaped-off-deadlwps", "parent-exists", "child-listed-once",
     "children-match-parents", "nthreads-count", "zombie-nthreads", "zombie-owns-node",
     "has-reaper-node", "node-not-freed", "reaper-field", "node-refs", "node-owner-live",
-    "freed-node-unreferenced", "use-after-free",
+    "freed-node-unreferenced", "use-after-free", "sleep-state-agrees", "stopped-lwp-runs",
 )
 
 
@@ -131,8 +131,40 @@ class InvariantOps:
             problems.append(problem(
                 "zombie-nthreads", f"zombie {pid} finished exiting with nthreads "
                 f"{p['nthreads']}", pid))
+        problems.extend(self._check_sleeps(p))
         if self.profile == "reaper" and pid != 0:
             problems.extend(self._check_proc_node(p))
+        return problems
+
+    def _check_sleeps(self, p):
+        """The document says what the kernel's sleep queues say: an LWP is LSSLEEP with
+        `blocked` = its sleep exactly when its system call sleeps (frame wchan), and a
+        process's `blocked` is its first blocked LWP's.  An LSRUN thread of a stopped
+        process must be one that is about to run its kernel code (issue: a woken thread
+        of a stopped process was left LSRUN, asleep in nothing, never to run)."""
+        problems = []
+        pid = p["pid"]
+        frames = self.priv["frames"]
+        first = None
+        for t in sorted(p["lwps"], key=int):
+            lwp = p["lwps"][t]
+            key = (pid, int(t))
+            frame = frames.get(key)
+            wchan = frame.get("wchan") if frame is not None else None
+            if lwp["blocked"] != wchan or (lwp["state"] == "LSSLEEP") != (wchan is not None):
+                problems.append(problem(
+                    "sleep-state-agrees", f"LWP {pid}.{t} is {lwp['state']} blocked "
+                    f"{lwp['blocked']} but its call sleeps in {wchan}", pid, int(t)))
+            if first is None and lwp["blocked"]:
+                first = lwp["blocked"]
+            if (p["state"] == "SSTOP" and lwp["state"] == "LSRUN" and lwp["exit"] is None
+                    and key not in self.priv["runq"] and key != self.priv["current"]):
+                problems.append(problem(
+                    "stopped-lwp-runs", f"LWP {pid}.{t} of stopped pid {pid} is LSRUN but "
+                    "nothing will run it", pid, int(t)))
+        if p["blocked"] != first:
+            problems.append(problem("sleep-state-agrees", f"pid {pid} shows blocked "
+                                    f"{p['blocked']}, its first blocked LWP {first}", pid))
         return problems
 
     def _check_proc_node(self, p):

@@ -273,7 +273,7 @@ class Kernel(ForkOps, ExitOps, WaitOps, ReaperOps, SignalOps, InvariantOps):
             return SLEEP
         frame = self.priv["frames"][key]
         frame["pc"] = pc
-        frame["wchan"] = frame["lastwchan"] = reason
+        frame["wchan"] = reason
         pid, tid = key
         self.lset(pid, tid, "state", "LSSLEEP")
         self.lset(pid, tid, "blocked", reason)
@@ -310,12 +310,46 @@ class Kernel(ForkOps, ExitOps, WaitOps, ReaperOps, SignalOps, InvariantOps):
         return keys
 
     def _can_run(self, key):
+        """Whether action `key` may run now.  A stopped process's threads do not run in
+        user mode, but a thread woken inside a system call runs that call's kernel code
+        as far as the kernel does: its sleep loop re-checks and sleeps again, kern_wait's
+        loop stops in tstop, a finished call stops on its way out (stop_at_userret).
+        proc_stop made every runnable thread LSSTOP, so an LSRUN thread of a stopped
+        process is one that was woken since.  A dying thread always runs (SIGKILL)."""
         if key == TASK:
             return True
         p = self.proc(key[0])
+        if p is None:
+            return False
+        if p["state"] != "SSTOP":
+            return True
         frame = self.priv["frames"].get(key)
-        # A stopped process's threads do not run, except to die (SIGKILL continues it).
-        return p is not None and (p["state"] != "SSTOP" or (frame and frame.get("dying")))
+        if frame is None:
+            return False
+        lwp = p["lwps"].get(str(key[1]))
+        return bool(frame.get("dying")) or (lwp is not None and lwp["state"] == "LSRUN")
+
+    def tstop(self, key, frame, pc, seed, why):
+        """tstop(): the acting thread of a stopped process stops (LSSTOP, asleep in
+        nothing) until SIGCONT, then resumes at `pc` (signals._unstop re-queues it)."""
+        frame["pc"] = pc
+        pid, tid = key
+        self.lset(pid, tid, "state", "LSSTOP")
+        self.lset(pid, tid, "blocked", None)
+        self._refresh_blocked(pid)
+        self.priv["parked"].append(key)
+        self.note("tstop", seed, f"{self.name_of(pid, tid)}: its process is stopped: {why}")
+        return SLEEP
+
+    def stop_at_userret(self, key):
+        """A system call that finished while its process is stopped does not reach user
+        mode: userret's signal check stops the thread there (LSSTOP) until SIGCONT."""
+        pid, tid = key
+        p = self.proc(pid)
+        lwp = self.lwp(pid, tid)
+        if p is not None and p["state"] == "SSTOP" and lwp is not None and lwp["state"] == "LSRUN":
+            self.lset(pid, tid, "state", "LSSTOP")
+            self.event["summary"] += "; its process is stopped, so the thread stops on its way out"
 
     def step(self):
         """Run the next runnable action as one event; None when the kernel is quiescent."""
@@ -413,6 +447,7 @@ class Kernel(ForkOps, ExitOps, WaitOps, ReaperOps, SignalOps, InvariantOps):
             self.priv["frames"][key] = pending
             return CONT
         del self.priv["frames"][key]
+        self.stop_at_userret(key)
         return DONE
 
     def record_result(self, frame, ret=None, errno=None, status=None, info=None):

@@ -34,9 +34,13 @@ class Generator:
     """Writes a scenario step by step while running it."""
 
     def __init__(self, picker, kernel="reaper", fork_ratio=0.35, limits=None, check=True,
-                 race="after-fix"):
+                 race="after-fix", stops=0.0):
+        """`stops` (0..1): how often a step stops or continues a process, preferring one
+        asleep in the kernel, and lets waits sleep on live children (a run that ends with
+        every thread blocked just ends early); 0 keeps the default mix unchanged."""
         self.p = picker
         self.fork_ratio = fork_ratio
+        self.stops = stops
         self.sc = new_scenario(kernel, race, limits or {"maxproc": 1000},
                                title=f"Random scenario ({kernel})")
         self.run = Run(self.sc, check=check)
@@ -113,6 +117,8 @@ class Generator:
         k = self.run.kernel
         live = sum(1 for q in k.root["procs"].values() if q["state"] != "SZOMB")
         fork_ratio = 0.8 if live < 4 else self.fork_ratio
+        if self.stops and self.chance(self.stops):
+            return self.cmd_stop_or_continue()
         if self.chance(fork_ratio):
             return self.fork_command()
         kinds = ["wait", "wait", "kill", "exit", "exit", "procctl", "lwp", "misc"]
@@ -138,6 +144,8 @@ class Generator:
         # A wait that could sleep forever is written only when a zombie is there to reap,
         # and init never sleeps: so some thread can always act and the run goes on.
         zombies = any(k.proc(c)["state"] == "SZOMB" for c in p["children"])
+        if self.stops:
+            zombies = zombies or bool(p["children"])
         if "WNOHANG" not in opts and (p["pid"] == 1 or not zombies):
             opts = "|".join(filter(None, (opts, "WNOHANG")))
         r = self.p.pick(10)
@@ -156,6 +164,17 @@ class Generator:
         procs = [q for q in k.root["procs"].values() if q["pid"] != 0]
         q = self.choice(procs)
         return f"kill {q['name'] if q['pid'] != 1 else 'init'} {self.choice(SIGS)}"
+
+    def cmd_stop_or_continue(self):
+        """kill Q SIGSTOP / SIGCONT, Q preferably a process with a thread asleep in the
+        kernel (a vfork parent in ppwait, a waiter in wait4)."""
+        k = self.run.kernel
+        procs = [q for q in k.root["procs"].values() if q["pid"] > 1 and q["state"] != "SZOMB"]
+        if not procs:
+            return "wait4 any WNOHANG"
+        asleep = [q for q in procs if q["blocked"] or q["state"] == "SSTOP"]
+        q = self.choice(asleep if asleep and self.chance(0.7) else procs)
+        return f"kill {q['name']} {self.choice(('SIGSTOP', 'SIGCONT'))}"
 
     def cmd_exit(self, p):
         r = self.p.pick(10)
@@ -179,7 +198,6 @@ class Generator:
         if r == 2:
             return "setpgid" + self.choice(("", f" {p['pid']}", f" {p['pgid']}", " 1"))
         return "exec"
-
 
     def final_expectations(self):
         """What the run ended with, as `expect:` entries, so the file is a test too."""

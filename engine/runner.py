@@ -290,17 +290,21 @@ class Run:
             if res is None:
                 blocked = None
                 if step.index in frames_by_step:
-                    (pid, _tid), frame = frames_by_step[step.index]
-                    blocked = frame.get("wchan")
-                    p = self.kernel.proc(pid)
-                    if blocked is None and p is not None and p["state"] == "SSTOP":
-                        # woken, but a stopped process's thread does not run (rule 31)
-                        blocked = frame.get("lastwchan")
+                    blocked = self._unreturned(*frames_by_step[step.index][0])
                 res = {"step": step.index, "actor": step.actor, "command": step.command,
                        "ret": None, "errno": None, "status": None, "info": None,
                        "blocked": blocked}
             out.append(res)
         return out
+
+    def _unreturned(self, pid, tid):
+        """Why a step's call has not returned, read from the document (so the summary and
+        the document agree): the sleep its LWP is in, or "stopped" for a thread stopped
+        in the middle of the call (tstop), or None for one that could still run."""
+        lwp = self.kernel.lwp(pid, tid)
+        if lwp is None:
+            return None
+        return lwp["blocked"] or ("stopped" if lwp["state"] == "LSSTOP" else None)
 
     # ------------------------------------------------------------------ expectations
     def check_expectations(self):

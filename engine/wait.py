@@ -21,8 +21,15 @@ class WaitOps:
         """One pass of kern_wait's loop over the caller's children (E003:803-1041).
 
         Finds a zombie (then reaps it over the next events), reports a stop or a
-        continue, or returns ECHILD / 0 (WNOHANG), or sleeps in "wait" on the caller."""
+        continue, or returns ECHILD / 0 (WNOHANG), or sleeps in "wait" on the caller.
+
+        The loop begins `while (q->p_stat == SSTOP) tstop();` (E003:836-837, rule 31): a
+        waiter woken while its process is stopped stops there, and looks at its children
+        again only after SIGCONT."""
         q = self.proc(key[0])
+        if q["state"] == "SSTOP" and not frame.get("dying"):
+            return self.tstop(key, frame, "kern_wait", "E003:836-837",
+                              "wait4 stops in tstop until SIGCONT, then looks again")
         if frame["pid"] == 0:                                    # E003:813-814
             frame["pid"] = -q["pgid"]
         if frame["options"] & ~ALL_OPTIONS:

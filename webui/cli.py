@@ -65,7 +65,10 @@ def cmd_run(args):
         for ev in events:
             print(format_event(ev))
         for res in run.results():
-            if res["blocked"]:
+            if res["blocked"] == "stopped":
+                print(f"       step {res['step']} `{res['command']}` has not returned: its "
+                      "process is stopped (SSTOP) in the middle of it")
+            elif res["blocked"]:
                 print(f"       step {res['step']} `{res['command']}` is still blocked "
                       f"({res['blocked']})")
     return 1 if violated else 0
