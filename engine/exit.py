@@ -135,7 +135,10 @@ class ExitOps:
 
     def exit1_peers(self, key, frame):
         """A task leader kills its RFTHREAD peers and sleeps until none is left
-        (E003:308-325).  Mutates nothing itself; the peers exit on their own."""
+        (E003:308-325).  Each kill is a sys_kill, permission check included: a peer the
+        leader may not signal (EPERM, ignored) lives on, and the leader sleeps in
+        `while (p->p_peers) tsleep(p, "exit1")` until it exits by itself.  Mutates nothing
+        itself; the peers exit on their own."""
         p = self.proc(key[0])
         if p["peers"] is None:
             self.note("exit1", "E003:323-324", f"{p['name']}: no peers left")
@@ -147,8 +150,8 @@ class ExitOps:
             q = p["peers"]
             while q is not None:
                 peer = self.proc(q)
-                names.append(peer["name"])
-                self.psignal(peer, SIGKILL)
+                errno, _ = self.sys_kill(p, q, SIGKILL)
+                names.append(peer["name"] + (f" ({errno}, ignored)" if errno else ""))
                 q = peer["peers"]
             self.note("exit1", "E003:308-322",
                       f"task leader {p['name']} sends SIGKILL to its peers {', '.join(names)}")
@@ -158,7 +161,16 @@ class ExitOps:
 
     def exit1_status(self, key, frame):
         """Save the exit status, clear P_TRACED|P_PPWAIT, leave the peer list
-        (E003:338-378).  Mutates xstat, flags, the leader's peer chain."""
+        (E003:338-378).  Mutates xstat, flags, the leader's peer chain.
+
+        Where the vfork parent is woken differs by profile.  2011 (classic): P_PPWAIT is
+        cleared here and the parent woken only by exit1's final wakeup(p->p_pptr)
+        (E003:560), after the zombie move and any PS_NOCLDWAIT hand-over.  2014 (reaper):
+        sys_vfork PHOLDs the child across the parent's ppwait sleep (F000:136-141) and
+        proc_move_allproc_zombie waits for the child's p_lock (E003:482-488), so the 2014
+        kern_exit.c clears P_PPWAIT and wakes the parent here, before the zombie move
+        ("We have to handle PPWAIT here or proc_move_allproc_zombie() will block on the
+        PHOLD() the parent is doing")."""
         pid = key[0]
         p = self.proc(pid)
         self.pset(p, "xstat", frame["rv"])
@@ -166,12 +178,18 @@ class ExitOps:
         ppwait = self.has(p, "P_PPWAIT")
         self.flag_off(p, "P_PPWAIT")
         summary = f"{p['name']}: exit status {short_text(frame['rv'])} saved"
-        if ppwait:
+        if ppwait and self.profile == "reaper":
+            self.wakeup(("proc", p["ppid"]))
+            summary += (f"; P_PPWAIT cleared and the vfork parent {self.name_of(p['ppid'])} "
+                        "woken now, before the zombie move (2014)")
+        elif ppwait:
             summary += "; P_PPWAIT cleared (the vfork parent is woken below)"
         if p["leader"] != pid:
             self._unlink_peer(p)
             summary += f"; leaves task leader {self.name_of(p['leader'])}'s peers"
-        self.note("exit1", "E003:338-378", summary)
+        # Only a vfork child's exit takes the 2014 path; others are the seed's own lines.
+        self.note("exit1", ref("exit1_status", self.profile) if ppwait else "E003:338-378",
+                  summary)
         frame["pc"] = "exit1_zombie"
         return CONT
 

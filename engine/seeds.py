@@ -18,6 +18,7 @@ _REFS = {
     "exit1_zombie": ("E003:482-488; E2014 reaper_exit F000:977-1003", "E003:482-488"),
     "exit1_orphan": ("E2014 reparent loop; F000:1015-1084", "E003:490-517"),
     "exit1_nocldwait": ("E2014 PS_NOCLDWAIT|PS_CLDSIGIGN", "E003:531-550"),
+    "exit1_status": ("E003:338-378; E2014 P_PPWAIT before the zombie move", "E003:338-378"),
     "exit1_signal": ("E003:552-561", "E003:552-561"),
 }
 

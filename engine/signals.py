@@ -4,7 +4,7 @@ kern_sig.c, kern_exec.c and kern_prot.c are not seeds; what is modelled is what 
 rules say, and what the seeds rely on (P_WAITED and p_xstat for wait4, P_PPWAIT for vfork).
 """
 
-from .constants import SIGCONT, SIGKILL, SIGNALS, SIGSTOP, SIGTERM
+from .constants import SIGCONT, SIGKILL, SIGNALS, SIGNAMES, SIGSTOP, SIGTERM
 from .waitstatus import W_EXITCODE
 
 RULE39 = "kern_sig.c (not a seed); rule 39"
@@ -14,29 +14,32 @@ class SignalOps:
     """kill, stop and continue; the simple system calls."""
 
     def kill(self, key, frame):
-        """sys_kill: permission, then delivery (rule 39 and the results in architecture.md)."""
-        sender = self.proc(key[0])
-        p = self.proc(frame["target"])
-        sig = frame["sig"]
-        signame = frame["signame"]
-        if p is None:
-            self.note("kill", RULE39, f"kill {frame['target']}: no such process: ESRCH")
-            return self.syscall_return(key, frame, errno="ESRCH")
-        if sender["uid"] != 0 and sender["uid"] != p["uid"] and sig != SIGCONT:
-            self.note("kill", RULE39, f"{sender['name']} (uid {sender['uid']}) may not "
-                                      f"signal {p['name']} (uid {p['uid']}): EPERM")
-            return self.syscall_return(key, frame, errno="EPERM")
-        if p["pid"] <= 1:
-            self.note("kill", RULE39, f"{signame} to {p['name']}: no default action for "
-                                      "pid <= 1")
-            return self.syscall_return(key, frame, ret=0)
-        if p["state"] == "SZOMB":
-            self.note("kill", RULE39, f"{signame} to zombie {p['name']}: no effect")
-            return self.syscall_return(key, frame, ret=0)
-        what = self.psignal(p, sig)
-        self.note("kill", RULE39, f"{sender['name']} sends {signame} to {p['name']} "
-                                  f"({p['pid']}): {what}")
+        """The `kill` system call: sys_kill by the acting process."""
+        errno, summary = self.sys_kill(self.proc(key[0]), frame["target"], frame["sig"])
+        self.note("kill", RULE39, summary)
+        if errno:
+            return self.syscall_return(key, frame, errno=errno)
         return self.syscall_return(key, frame, ret=0)
+
+    def sys_kill(self, sender, target, sig):
+        """sys_kill(pid, sig) on behalf of `sender`: ESRCH, the CANSIGNAL permission check
+        (EPERM), then delivery (rule 39 and the results in architecture.md).  Returns
+        (errno or None, what happened in words).  exit1's task leader calls it for each
+        peer (E003:309-322: "The interface for kill is better than the internal signal"),
+        so its permission check applies there too."""
+        p = self.proc(target)
+        signame = SIGNAMES[sig]
+        if p is None:
+            return "ESRCH", f"kill {target}: no such process: ESRCH"
+        if sender["uid"] != 0 and sender["uid"] != p["uid"] and sig != SIGCONT:
+            return "EPERM", (f"{sender['name']} (uid {sender['uid']}) may not "
+                             f"signal {p['name']} (uid {p['uid']}): EPERM")
+        if p["pid"] <= 1:
+            return None, f"{signame} to {p['name']}: no default action for pid <= 1"
+        if p["state"] == "SZOMB":
+            return None, f"{signame} to zombie {p['name']}: no effect"
+        what = self.psignal(p, sig)
+        return None, f"{sender['name']} sends {signame} to {p['name']} ({p['pid']}): {what}"
 
     def psignal(self, p, sig):
         """Deliver sig to process p; returns what it did, for the summary."""
