@@ -15,13 +15,14 @@ class SignalOps:
 
     def kill(self, key, frame):
         """The `kill` system call: sys_kill by the acting process."""
-        errno, summary = self.sys_kill(self.proc(key[0]), frame["target"], frame["sig"])
+        errno, summary = self.sys_kill(self.proc(key[0]), frame["target"], frame["sig"],
+                                       caller=key)
         self.note("kill", RULE39, summary)
         if errno:
             return self.syscall_return(key, frame, errno=errno)
         return self.syscall_return(key, frame, ret=0)
 
-    def sys_kill(self, sender, target, sig):
+    def sys_kill(self, sender, target, sig, caller=None):
         """sys_kill(pid, sig) on behalf of `sender`: ESRCH, the CANSIGNAL permission check
         (EPERM), then delivery (rule 39 and the results in architecture.md).  Returns
         (errno or None, what happened in words).  exit1's task leader calls it for each
@@ -38,11 +39,12 @@ class SignalOps:
             return None, f"{signame} to {p['name']}: no default action for pid <= 1"
         if p["state"] == "SZOMB":
             return None, f"{signame} to zombie {p['name']}: no effect"
-        what = self.psignal(p, sig)
+        what = self.psignal(p, sig, caller)
         return None, f"{sender['name']} sends {signame} to {p['name']} ({p['pid']}): {what}"
 
-    def psignal(self, p, sig):
-        """Deliver sig to process p; returns what it did, for the summary."""
+    def psignal(self, p, sig, caller=None):
+        """Deliver sig to process p; returns what it did, for the summary.  `caller` is
+        the (pid, tid) sending it, if a thread does (see find_lwp_for_signal)."""
         if p["state"] == "SZOMB" or p["pid"] <= 1:
             return "no effect"
         if sig == SIGKILL:
@@ -50,7 +52,7 @@ class SignalOps:
                 return "already exiting"
             if p["state"] == "SSTOP":
                 self._unstop(p)
-            self._post_process_exit(p, sig)
+            self._post_process_exit(p, sig, caller)
             return "it will exit"
         if sig == SIGTERM:
             if self.has(p, "P_WEXIT"):
@@ -58,7 +60,7 @@ class SignalOps:
             if p["state"] == "SSTOP":
                 self.pset(p, "siglist", p["siglist"] + ["SIGTERM"])
                 return "pending until it is continued"
-            self._post_process_exit(p, sig)
+            self._post_process_exit(p, sig, caller)
             return "it will exit"
         if sig == SIGSTOP:
             return self.proc_stop(p)
@@ -72,11 +74,29 @@ class SignalOps:
             return "SIGCHLD is ignored by default"
         return "caught; no state change"
 
-    def _post_process_exit(self, p, sig):
-        """A fatal signal: the master (lowest live tid) runs exit1 (rule 26)."""
+    def _post_process_exit(self, p, sig, caller=None):
+        """A fatal signal: the thread find_lwp_for_signal picks runs exit1 (rule 26)."""
+        tid = self.find_lwp_for_signal(p, caller)
+        if tid is not None:
+            self.post_exit(p["pid"], tid, W_EXITCODE(0, sig))
+
+    def find_lwp_for_signal(self, p, caller=None):
+        """The tid that takes a signal sent to process p, as DragonFly's kern_sig.c of the
+        era does it (find_lwp_for_signal; not a seed): the calling thread when it belongs
+        to p; else a running thread (LSRUN); else one asleep interruptibly (PCATCH: the
+        model's only such sleep is wait4's, E003:1034); else one in an uninterruptible
+        sleep (ppwait, killlwps, peers, lwpzomb...), which acts on its way out.  Lowest tid
+        first within each class; None when p has no live thread."""
         tids = self.live_tids(p)
-        if tids:
-            self.post_exit(p["pid"], tids[0], W_EXITCODE(0, sig))
+        if caller is not None and caller[0] == p["pid"] and caller[1] in tids:
+            return caller[1]
+        lwps = p["lwps"]
+        for wanted in (lambda lwp: lwp["state"] == "LSRUN",
+                       lambda lwp: lwp["blocked"] == "wait4"):
+            found = [t for t in tids if wanted(lwps[str(t)])]
+            if found:
+                return found[0]
+        return tids[0] if tids else None
 
     def proc_stop(self, p):
         """SIGSTOP: SSTOP, p_xstat = SIGSTOP, P_WAITED cleared, SIGCHLD to the parent and
@@ -155,13 +175,16 @@ class SignalOps:
         return self.syscall_return(key, frame, ret=0)
 
     def setpgid(self, key, frame):
-        """setpgid(0, pgid): a group of its own, or an existing group (else EPERM)."""
+        """setpgid(0, pgid): a group of its own, or an existing group (else EPERM).
+
+        A zombie is still a member of its group: kern_wait frees the process, and its
+        group membership with it, only when it reaps it (E003:932-940), so a group whose
+        members are all unreaped zombies still exists and can be joined."""
         p = self.proc(key[0])
         pgid = frame.get("pgid") or p["pid"]
         seed = "kern_prot.c (not a seed)"
         if pgid != p["pid"] and not any(
-                q["pgid"] == pgid and q["state"] != "SZOMB"
-                for q in self.root["procs"].values()):
+                q["pgid"] == pgid for q in self.root["procs"].values()):
             self.note("setpgid", seed, f"{p['name']}: no process group {pgid}: EPERM")
             return self.syscall_return(key, frame, errno="EPERM")
         self.pset(p, "pgid", pgid)
