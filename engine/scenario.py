@@ -5,6 +5,7 @@ on; what depends on the run (a name not yet bound, a blocked actor) is judged by
 runner, with the same `FILE:LINE: message` form.
 """
 
+import bisect
 import re
 from dataclasses import dataclass, field
 
@@ -141,7 +142,7 @@ def _compose(text, filename):
         return loader.get_single_node()
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
-        line = mark.line + 1 if mark else 1
+        line = _Lines(text).at(mark.index) if mark else 1
         raise ScenarioError(filename, line, f"YAML error: {e.problem or e}") from None
     except yaml.reader.ReaderError as e:
         # libyaml counts the position in UTF-8 bytes
@@ -154,8 +155,20 @@ def _compose(text, filename):
         loader.dispose()
 
 
-def _line(node):
-    return node.start_mark.line + 1
+class _Lines:
+    """Line numbers as editors and `grep -n` count them, by '\n' alone.  (YAML also
+    breaks lines at '\r', U+0085, U+2028 and U+2029, so its marks' own line numbers
+    can point past the end of the file.)"""
+
+    def __init__(self, text):
+        self.text = text
+        self.newlines = None
+
+    def at(self, index):
+        """The 1-based line of character `index`."""
+        if self.newlines is None:
+            self.newlines = [m.start() for m in re.finditer("\n", self.text)]
+        return bisect.bisect_left(self.newlines, index) + 1
 
 
 def _brief(v, width=60):
@@ -177,12 +190,17 @@ class _Builder:
     MAX_DEPTH or larger than MAX_VALUE_NODES nodes (aliases expanded, so no alias bomb
     gets past), duplicate keys."""
 
-    def __init__(self, filename):
+    def __init__(self, filename, text):
         self.filename = filename
+        self.lines = _Lines(text)
         self.budget = 0
 
+    def line(self, node):
+        """The 1-based line a node starts on."""
+        return self.lines.at(node.start_mark.index)
+
     def fail(self, node, message):
-        line = node if isinstance(node, int) else _line(node)
+        line = node if isinstance(node, int) else self.line(node)
         raise ScenarioError(self.filename, line, message)
 
     def build(self, node):
@@ -227,7 +245,7 @@ class _Builder:
             name = self.key(k)
             if name in seen:
                 self.fail(k, f"duplicate key {_brief(name)} (first on line {seen[name]})")
-            seen[name] = _line(k)
+            seen[name] = self.line(k)
             out.append((name, k, v))
         return out
 
@@ -296,7 +314,7 @@ class _Parser:
     def __init__(self, filename, text):
         self.filename = filename
         self.text = text
-        self.build = _Builder(filename)
+        self.build = _Builder(filename, text)
 
     def fail(self, node_or_line, message):
         self.build.fail(node_or_line, message)
@@ -374,7 +392,7 @@ class _Parser:
         expect_line = 0
         for name, _k, v in self.pairs(node, "a step (ACTOR: COMMAND)"):
             if name == "expect":
-                expect, expect_line = self.step_expect(v), _line(v)
+                expect, expect_line = self.step_expect(v), self.build.line(v)
                 continue
             if actor is not None:
                 self.fail(node, f"a step has one actor; {actor!r} and {_brief(name)} found")
@@ -383,7 +401,8 @@ class _Parser:
             self.fail(node, "a step needs an actor: `NAME: COMMAND`")
         self.check_actor(node, actor, schedule)
         call, args, refs = self.command(node, actor, command)
-        return Step(index, _line(node), actor, command, call, args, refs, expect, expect_line)
+        return Step(index, self.build.line(node), actor, command, call, args, refs, expect,
+                    expect_line)
 
     def command_text(self, actor, node):
         """A step's command: a text scalar (a number or a date is text here too, as YAML
@@ -583,7 +602,7 @@ class _Parser:
                 spec = self.value(v)
                 if spec not in ("reaped", "alive"):
                     self.fail(v, f"{name}: expected `reaped`, `alive` or a mapping")
-            out.append((_line(k), name, spec))
+            out.append((self.build.line(k), name, spec))
         return out
 
 
