@@ -564,7 +564,7 @@ class _Parser:
     def step_expect(self, node):
         if isinstance(node, yaml.ScalarNode):
             v = self.value(node)
-            if v not in ERRNOS:
+            if not isinstance(v, str) or v not in ERRNOS:
                 self.fail(node, f"a bare expectation is an errno name "
                                 f"({', '.join(sorted(ERRNOS))}), not {_brief(v)}")
             return {"errno": v}
@@ -632,7 +632,7 @@ def _in(lo, hi):
 STEP_EXPECTS = {
     "ret": (lambda v: v is None or _is_int(v) or _is_name(v),
             "a number, a process name or null"),
-    "errno": (lambda v: v is None or v in ERRNOS,
+    "errno": (lambda v: v is None or (isinstance(v, str) and v in ERRNOS),
               f"null or an errno name ({', '.join(sorted(ERRNOS))})"),
     "exit": (lambda v: v is None or _in(0, STATUS_MAX)(v), f"null or 0 to {STATUS_MAX}"),
     "signal": (lambda v: v is None or _in(1, 127)(v) or (isinstance(v, str) and v in SIGNALS),
