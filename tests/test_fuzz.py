@@ -87,21 +87,23 @@ ODD_SCALARS = [
     "-" + "9" * 30, "0x7fffffff", "0x80000000", "-0x80000001", "0b101", "017", "09",
     "1_000", "190:20:30", "~", "null", "Null", "true", "false", "no", "on", "yes", "off",
     "''", '""', '"\\x01"', '"\\0"', '"\\e[31m"', '"\\x85"', '"\\t"', '"a\\nb"', '"\\x7f"',
-    '"\\u200b"', '"\\uFEFF"', "'it''s'", "<<", "=", "*undefined", "- x", "? x", "|\n  a",
-    ">-\n  a",
+    '"\\u200b"', '"\\uFEFF"', "'it''s'", "<<", "=", "*undefined", "*A", "*A",
 ]
+# block-only forms, for a section's value (they cannot stand inside a flow collection)
+BLOCK_SCALARS = ["|\n  a", ">-\n  a", "\n  - x", "\n  ? [1]\n  : 2", "\n  a: 1\n  a: 2"]
+TEXT = st.text(alphabet=st.characters(exclude_categories=("Cs", "Cc")), max_size=20)
 NUMBERS = st.one_of(
     st.integers(-(2 ** 70), 2 ** 70),
     st.sampled_from([-(2 ** 31) - 1, -(2 ** 31), -1, 0, 1, 255, 256, 999_999, 1_000_000,
                      250_000, 250_001, 2 ** 31 - 1, 2 ** 31, 2 ** 32])).map(str)
 LEAF = st.one_of(st.sampled_from(ODD_SCALARS), NUMBERS, st.sampled_from(WORDS),
-                 st.text(max_size=6).map(json.dumps))
+                 TEXT.map(lambda t: json.dumps(t, ensure_ascii=False)))
 KEY = st.one_of(
     st.sampled_from(["title", "kernel", "steps", "expect", "limits", "ret", "errno", "exit",
                      "signal", "stopped", "continued", "info", "ppid", "state", "nthreads",
                      "tids", "reaper", "maxproc", "nproc", "a", "init", "sh", "1", "on",
                      "null", "~", "<<", "[1]", "{a: 1}", "? [1]", '"\\x01"', '"a\\tb"',
-                     "2001-01-01", ".inf", "!!float k", "*undefined", "&k k"]),
+                     "2001-01-01", ".inf", "!!float k", "*undefined", "&A k"]),
     LEAF)
 
 
@@ -109,48 +111,80 @@ def flow_map(pairs):
     return "{" + ", ".join(f"{k}: {v}" for k, v in pairs) + "}"
 
 
+def anchored(value):
+    """value with an anchor `&A` (named later by link_anchors); one anchor per node."""
+    return value if value.startswith(("&", "*")) else "&A " + value
+
+
 def _containers(inner):
     """Flow lists and mappings of `inner`, anchored values and recursive aliases."""
     return st.one_of(
         st.lists(inner, max_size=4).map(lambda xs: "[" + ", ".join(xs) + "]"),
         st.lists(st.tuples(KEY, inner), max_size=4).map(flow_map),
-        inner.map(lambda v: "&a " + v),
-        st.sampled_from(["&r [*r]", "&r {k: *r}", "&r [1, [2, *r]]", "&r {ret: *r}",
-                         "[&x 1, *x, *x]", "{a: &x [1, 2], b: *x}"]))
+        inner.map(anchored),
+        st.sampled_from(["&A [*A]", "&A {k: *A}", "&A [1, [2, *A]]", "&A {ret: *A}",
+                         "[&A 1, *A, *A]", "{a: &A [1, 2], b: *A}"]))
 
 
 VALUE = st.recursive(LEAF, _containers, max_leaves=12)
 
 # ---------------------------------------------------------------------- documents
+def mostly(good, odd):
+    """`good` three times in four: a document that is wrong everywhere fails at its first
+    key, and the deeper checks (steps, expectations, the run) would never be reached."""
+    return st.one_of(good, good, good, odd)
+
+
 WORD_OR_NUMBER = st.one_of(st.sampled_from(WORDS), st.sampled_from(NUMBER_WORDS))
-COMMAND = st.one_of(
-    # the right shape with numbers and names from every range
-    st.builds(lambda n: f"exit {n}", st.sampled_from(NUMBER_WORDS)),
-    st.builds(lambda w, n: f"extexit {w} {n}", st.sampled_from(["lwp", "proc", "thread"]),
-              st.sampled_from(NUMBER_WORDS)),
-    st.builds(lambda t, s: f"kill {t} {s}", st.one_of(st.sampled_from(NAMES),
-                                                      st.sampled_from(NUMBER_WORDS)),
-              st.sampled_from(["SIGKILL", "SIGSTOP", "CONT", "SIGTERM", "SIGBOGUS", "9"])),
-    st.builds(lambda n: f"setuid {n}", st.sampled_from(NUMBER_WORDS)),
-    st.builds(lambda n: f"setpgid {n}".strip(), st.sampled_from(NUMBER_WORDS)),
-    st.builds(lambda t, o: f"wait4 {t} {o}".strip(),
-              st.one_of(st.sampled_from(NAMES), st.sampled_from(NUMBER_WORDS)),
-              st.sampled_from(["", "WNOHANG", "WUNTRACED|WCONTINUED", "WBOGUS", "|"])),
-    st.builds(lambda f, n: f"rfork {f} {n}".strip(), st.sampled_from(FLAGS),
-              st.sampled_from(["", "b", "init", "9x"])),
-    st.builds(lambda v, n: f"{v} {n}", st.sampled_from(["fork", "vfork"]),
-              st.sampled_from(NAMES)),
-    st.sampled_from(["lwp_create", "exec", "procctl acquire", "procctl status",
-                     "procctl release", "sigaction SIGCHLD ignore",
-                     "sigaction SIGCHLD nocldwait", "sigaction SIGINT default"]),
-    # any words at all
-    st.lists(WORD_OR_NUMBER, min_size=1, max_size=4).map(" ".join),
-)
-ACTOR = st.one_of(st.sampled_from(NAMES), st.sampled_from(ODD_SCALARS[:30]))
+def shaped(number, name, good):
+    """Commands of the right shape, with number words, names and other words drawn
+    from `number`, `name` and `good` (a strategy choosing between a right word and an odd
+    one)."""
+    return [
+        st.builds(lambda n: f"exit {n}", number),
+        st.builds(lambda w, n: f"extexit {w} {n}", good(["lwp", "proc"], ["thread"]), number),
+        st.builds(lambda t, s: f"kill {t} {s}", st.one_of(name, number),
+                  good(["SIGKILL", "SIGSTOP", "CONT", "SIGTERM"], ["SIGBOGUS", "9"])),
+        st.builds(lambda n: f"setuid {n}", number),
+        st.builds(lambda n: f"setpgid {n}".strip(), number),
+        st.builds(lambda t, o: f"wait4 {t} {o}".strip(), st.one_of(name, number),
+                  good(["", "WNOHANG", "WUNTRACED|WCONTINUED"], ["WBOGUS", "|"])),
+        st.builds(lambda f, n: f"rfork {f} {n}".strip(),
+                  good(["RFPROC|RFNOWAIT", "RFFDG", "RFPROC|RFTHREAD"], FLAGS),
+                  good(["", "x", "y"], ["b", "init", "9x"])),
+        st.builds(lambda v, n: f"{v} {n}", st.sampled_from(["fork", "vfork"]), name),
+        st.sampled_from(["lwp_create", "exec", "procctl acquire", "procctl status",
+                         "procctl release", "sigaction SIGCHLD ignore",
+                         "sigaction SIGCHLD nocldwait", "sigaction SIGINT default"]),
+    ]
+
+
+def either(right, odd):
+    return st.sampled_from(right + odd)
+
+
+def mostly_right(right, odd):
+    return mostly(st.sampled_from(right), st.sampled_from(odd))
+
+
+# every range edge in command words, and within the ranges (for runs that go on)
+IN_RANGE = ["0", "1", "2", "3", "255", "999999", "-999999", "4294967295", "-1", "007"]
+SHAPED = shaped(st.sampled_from(NUMBER_WORDS), st.sampled_from(NAMES), either)
+SHAPED_COMMAND = st.one_of(*shaped(mostly_right(IN_RANGE, NUMBER_WORDS),
+                                   mostly_right(["a", "b", "c", "sh", "init", "x", "y"], NAMES),
+                                   mostly_right))
+COMMAND = st.one_of(*SHAPED)
+COMMAND = st.one_of(*SHAPED, st.lists(WORD_OR_NUMBER, min_size=1, max_size=4).map(" ".join))
+ACTOR = st.one_of(st.sampled_from(["init", "a", "b", "c", "sh", "a.1"]), st.sampled_from(NAMES),
+                  st.sampled_from(ODD_SCALARS[:30]))
+EXPECT_VALUE = st.one_of(VALUE, st.sampled_from(
+    ["a", "b", "init", "0", "2", "-1", "null", "true", "SIGKILL", "SIGSTOP", "ECHILD",
+     "{flags: [OWNED], refs: 1}", "{tid: 1}", "[]"]))
 STEP_EXPECT = st.one_of(
     st.lists(st.tuples(st.sampled_from(["ret", "errno", "exit", "signal", "stopped",
-                                        "continued", "info", "bogus"]), VALUE),
+                                        "continued", "info", "bogus"]), EXPECT_VALUE),
              max_size=3).map(flow_map),
+    st.sampled_from(["EINVAL", "ECHILD", "ESRCH", "EBOGUS"]),
     VALUE)
 
 
@@ -166,46 +200,102 @@ def step_text(draw):
     return line
 
 
+PRELUDE = ["  - init: fork a", "  - init: fork b", "  - a: fork c", "  - a: lwp_create",
+           "  - init: fork sh", "  - sh: procctl acquire"]
+STEPS = st.tuples(st.lists(st.sampled_from(PRELUDE), max_size=4),
+                  st.lists(step_text(), min_size=1, max_size=6)).map(
+    lambda pair: "\n" + "\n".join(pair[0] + pair[1]))
+PROC_VALUE = st.one_of(VALUE, st.sampled_from(
+    ["a", "sh", "init", "1", "0", "null", "SACTIVE", "SZOMB", "SBOGUS", "[0]", "[0, 1]",
+     "[a]"]))
 PROC_SPEC = st.one_of(
     st.sampled_from(["reaped", "alive", "dead"]),
     st.lists(st.tuples(st.sampled_from(["ppid", "state", "nthreads", "tids", "reaper",
-                                        "bogus"]), VALUE), max_size=3).map(flow_map),
+                                        "bogus"]), PROC_VALUE), max_size=3).map(flow_map),
     VALUE)
 SECTIONS = {
-    "title": st.one_of(st.text(max_size=20).map(json.dumps), VALUE),
-    "description": VALUE,
-    "kernel": st.one_of(st.sampled_from(["reaper", "classic", "bsd"]), VALUE),
-    "race": st.one_of(st.sampled_from(["after-fix", "before-fix"]), VALUE),
-    "schedule": st.one_of(st.sampled_from(["auto", "choice"]), VALUE),
-    "limits": st.one_of(st.lists(st.tuples(st.sampled_from(["maxproc", "nproc", "x"]),
-                                           st.one_of(NUMBERS, VALUE)),
-                                 max_size=2).map(flow_map), VALUE),
-    "steps": st.one_of(st.lists(step_text(), min_size=1, max_size=8).map(
-        lambda xs: "\n" + "\n".join(xs)), VALUE),
-    "expect": st.one_of(st.lists(st.tuples(st.one_of(st.sampled_from(NAMES), KEY), PROC_SPEC),
-                                 max_size=3).map(
+    "title": mostly(TEXT.map(lambda t: json.dumps(t, ensure_ascii=False)), VALUE),
+    "description": st.one_of(VALUE, st.sampled_from(BLOCK_SCALARS)),
+    "kernel": mostly(st.sampled_from(["reaper", "classic"]), VALUE),
+    "race": mostly(st.sampled_from(["after-fix", "before-fix"]), VALUE),
+    "schedule": mostly(st.sampled_from(["auto", "auto", "choice"]), VALUE),
+    "limits": mostly(st.lists(st.tuples(st.sampled_from(["maxproc", "nproc", "x"]),
+                                        st.one_of(NUMBERS, VALUE)),
+                              max_size=2).map(flow_map), VALUE),
+    "steps": mostly(STEPS, VALUE),
+    "expect": mostly(st.lists(st.tuples(st.one_of(st.sampled_from(NAMES), KEY), PROC_SPEC),
+                              max_size=3).map(
         lambda kv: "".join(f"\n  {k}: {v}" for k, v in kv)), VALUE),
-    "bogus": VALUE,
 }
+BOGUS = st.one_of(VALUE, st.sampled_from(BLOCK_SCALARS))
+
+
+@st.composite
+def near_valid(draw):
+    """A scenario that is valid but for what it draws from the edges: commands of the
+    right shape with numbers from every range, by processes that exist, and expectations
+    with any value (so the run and the expectation checks are reached)."""
+    lines = [f"kernel: {draw(st.sampled_from(['reaper', 'classic']))}", "steps:",
+             "  - init: fork a", "  - init: fork b", "  - a: fork c", "  - init: fork sh"]
+    for _ in range(draw(st.integers(1, 4))):
+        actor = draw(st.sampled_from(["init", "a", "b", "c", "sh", "a.0"]))
+        lines.append(f"  - {actor}: {draw(SHAPED_COMMAND)}")
+        if draw(st.booleans()):
+            lines.append(f"    expect: {draw(STEP_EXPECT)}")
+    if draw(st.booleans()):
+        lines.append("expect:")
+        for name, spec in draw(st.lists(st.tuples(st.sampled_from(["a", "b", "c", "sh", "init"]),
+                                                  PROC_SPEC), min_size=1, max_size=3,
+                                        unique_by=lambda t: t[0])):
+            lines.append(f"  {name}: {spec}")
+    return link_anchors(draw, "\n".join(lines) + "\n")
 
 
 @st.composite
 def document(draw):
     """A scenario document: top-level sections (each right, wrong or odd), sometimes
-    repeated or anchored and aliased across sections, or a bare value."""
+    repeated or anchored and aliased across sections, or a bare value; or a near-valid
+    one (a third of the time)."""
+    if draw(st.integers(0, 2)) == 0:
+        return draw(near_valid())
     if draw(st.integers(0, 9)) == 0:
-        return draw(VALUE) + "\n"
-    keys = draw(st.lists(st.sampled_from(sorted(SECTIONS)), max_size=7))
-    if draw(st.integers(0, 3)):
+        return link_anchors(draw, draw(VALUE) + "\n")
+    keys = draw(st.lists(st.sampled_from(sorted(SECTIONS)), max_size=5, unique=True))
+    if draw(st.integers(0, 9)) == 0:
+        keys += draw(st.lists(st.sampled_from(sorted(SECTIONS)), max_size=2))  # repeated
+    if "steps" not in keys and draw(st.integers(0, 5)):
         keys.append("steps")
+    if draw(st.integers(0, 9)) == 0:
+        keys.insert(draw(st.integers(0, len(keys))), draw(KEY))      # an unknown key
     lines = []
     for key in keys:
-        value = draw(SECTIONS[key])
+        value = draw(SECTIONS.get(key, BOGUS))
         if draw(st.integers(0, 9)) == 0:
-            value = draw(st.sampled_from(["&top", "*top", "!!str", "!!map", "!!seq"])) + \
-                (" " + value if not value.startswith("\n") else value)
+            prefix = draw(st.sampled_from(["&A", "*A", "!!str", "!!map", "!!seq"]))
+            if prefix == "*A":
+                value = prefix
+            elif not value.startswith(("&", "*", "!")):
+                value = prefix + ("" if value.startswith("\n") else " ") + value
         lines.append(f"{key}: {value}")
-    return "\n".join(lines) + "\n"
+    return link_anchors(draw, "\n".join(lines) + "\n")
+
+
+def link_anchors(draw, text):
+    """Name the anchors `&A` a1, a2, ... in document order and point each alias `*A` at
+    one defined before it (an enclosing one makes a recursive alias), so that aliases
+    mostly resolve instead of all being YAML errors."""
+    defined = 0
+
+    def name(m):
+        nonlocal defined
+        if m.group() == "&A":
+            defined += 1
+            return f"&a{defined}"
+        if not defined:
+            return "*undefined"
+        return f"*a{draw(st.integers(1, defined))}"
+
+    return re.sub(r"[&*]A\b", name, text)
 
 
 # ---------------------------------------------------------------------- mutations
@@ -416,3 +506,11 @@ def test_fuzzed_editor_text_over_the_socket(fuzz_sio, text, mode):
         assert fuzz_sio.get_received()[0]["name"] == "snapshot"
     fuzz_sio.emit("list")
     assert [m["name"] for m in fuzz_sio.get_received()] == ["scenarios"]
+
+
+def test_lone_surrogate_over_the_socket_is_a_scenario_error(fuzz_sio):
+    """The crash the socket fuzzer found: the library hashed the text before parsing it."""
+    fuzz_sio.emit("open", {"text": "steps:\n  - init: fork a\ntitle: \udc80\n"})
+    (msg,) = fuzz_sio.get_received()
+    assert msg["name"] == "scenario_error"
+    assert msg["args"][0]["line"] == 3 and "surrogate" in msg["args"][0]["message"]
