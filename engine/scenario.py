@@ -46,10 +46,11 @@ MAX_VALUE_NODES = 100_000       # YAML nodes in one value, aliases expanded
 _TAG = "tag:yaml.org,2002:"
 STR, INT, BOOL, NULL = (_TAG + t for t in ("str", "int", "bool", "null"))
 SEQ, MAP = _TAG + "seq", _TAG + "map"
+COMMAND_TAGS = {STR, INT, BOOL, _TAG + "float", _TAG + "timestamp"}   # implicit ones
 _BAD_CHAR = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 _DIGITS = re.compile(r"-?[0-9]{1,12}\Z")            # ASCII only: str.isdigit takes '²'
-_INT_FORMS = next(rx for _, rx in yaml.resolver.Resolver.yaml_implicit_resolvers["1"]
-                  if _ == INT)
+_INT_FORMS = next(rx for tag, rx in yaml.resolver.Resolver.yaml_implicit_resolvers["1"]
+                  if tag == INT)
 _YAML_RULES = yaml.constructor.SafeConstructor()    # for YAML 1.1's int and bool forms
 
 try:
@@ -390,12 +391,12 @@ class _Parser:
     def step(self, index, node, schedule):
         actor = command = expect = None
         expect_line = 0
-        for name, _k, v in self.pairs(node, "a step (ACTOR: COMMAND)"):
+        for name, k, v in self.pairs(node, "a step (ACTOR: COMMAND)"):
             if name == "expect":
                 expect, expect_line = self.step_expect(v), self.build.line(v)
                 continue
             if actor is not None:
-                self.fail(node, f"a step has one actor; {actor!r} and {_brief(name)} found")
+                self.fail(k, f"a step has one actor; {actor!r} and {_brief(name)} found")
             actor, command = name, self.command_text(name, v)
         if actor is None:
             self.fail(node, "a step needs an actor: `NAME: COMMAND`")
@@ -405,10 +406,13 @@ class _Parser:
                     expect_line)
 
     def command_text(self, actor, node):
-        """A step's command: a text scalar (a number or a date is text here too, as YAML
-        wrote it, and then an unknown command)."""
+        """A step's command: a text scalar.  What YAML reads as a number, a boolean, a
+        float or a date is taken as written (and is then an unknown command); null and
+        any other tag (`!!binary`, `!x`) are refused."""
         if not isinstance(node, yaml.ScalarNode) or node.tag == NULL:
             self.fail(node, f"{_brief(actor)}: the command must be text")
+        if node.tag not in COMMAND_TAGS:
+            self.build.check_tag(node, STR, "a command")
         return self.build.text(node, "a command").strip()
 
     def check_actor(self, node, actor, schedule):
@@ -637,9 +641,9 @@ STEP_EXPECTS = {
     "exit": (lambda v: v is None or _in(0, STATUS_MAX)(v), f"null or 0 to {STATUS_MAX}"),
     "signal": (lambda v: v is None or _in(1, 127)(v) or (isinstance(v, str) and v in SIGNALS),
                "null, a signal name (SIGKILL) or a number from 1 to 127"),
-    "stopped": (lambda v: v is None or isinstance(v, bool)
-                or (isinstance(v, str) and v in SIGNALS),
-                "true, false, null or a signal name (SIGSTOP)"),
+    # (false is left out: a step's `stopped` is a signal name or null, never false)
+    "stopped": (lambda v: v is None or v is True or (isinstance(v, str) and v in SIGNALS),
+                "true, null or a signal name (SIGSTOP)"),
     "continued": (lambda v: isinstance(v, bool), "true or false"),
     "info": (lambda v: v is None or (isinstance(v, dict) and _is_plain(v)),
              "null or a mapping"),
