@@ -13,7 +13,7 @@ PORT     ?= 5000
 # apt needs root: use sudo only when we are not root already.
 SUDO     := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: run test lint check pytest bench screenshots golden setup clean
+.PHONY: run test lint check pytest bench fuzz screenshots golden setup clean
 
 ## set-up ------------------------------------------------------------------------------
 
@@ -64,6 +64,13 @@ bench: setup
 # moved and why (tests/test_golden.py holds every scenario to it).
 golden: $(DEPS)
 	$(BIN)/python tests/golden/record.py
+
+# The scenario-file fuzzer at full size (tests/test_fuzz.py: over 10,000 hostile files
+# through the CLI in-process, real subprocesses and the socket; fresh cases each run).
+# `make test` runs the same tests with a few hundred fixed cases.  FUZZ_SCALE=4 runs 4x.
+fuzz: $(DEPS)
+	PTREE_FUZZ=full PTREE_FUZZ_SCALE=$(or $(FUZZ_SCALE),1) $(BIN)/pytest -q \
+	  tests/test_fuzz.py --hypothesis-show-statistics
 
 # Regenerates docs/screenshot-*.png for the README.
 screenshots: setup

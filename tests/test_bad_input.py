@@ -4,6 +4,8 @@ errors (EINVAL, EAGAIN, ECHILD, EALREADY, ENOTCONN, ...) are not bad input: they
 RESULTs with `errno` set, and the run exits 0.
 """
 
+import contextlib
+import io
 import json
 import re
 
@@ -11,6 +13,7 @@ import pytest
 from scenario_util import cli
 
 from engine.scenario import ScenarioError, parse_scenario
+from webui.cli import main
 
 # (id, file text, line of the offending text, a fragment the message must contain)
 CASES = [
@@ -208,3 +211,129 @@ def test_enosys_in_classic_is_a_result(tmp_path):
     assert proc.returncode == 0
     assert json.loads(proc.stdout)["results"][0]["errno"] == "ENOSYS"
     assert cli("check", path).returncode == 0
+
+
+# ---------------------------------------------------------------------- hostile files
+# Issue 17: one file for each kind of crash the fuzzer (tests/test_fuzz.py) found before
+# the restricted loader; each printed a traceback and exited 1.  Now each is bad input at
+# its line.  (id, text, line, a fragment of the message)
+S = "steps:\n  - init: fork a\n"
+HOSTILE = [
+    ("timestamp-out-of-range", "title: 2001-13-45\n" + S, 1, "date"),
+    ("timestamp-valid", "title: 2001-12-14\n" + S, 1, "date"),
+    ("tagged-float-not-a-number", "title: !!float x\n" + S, 1, "float"),
+    ("tagged-int-not-a-number", "title: !!int x\n" + S, 1, "not an integer"),
+    ("tagged-int-empty-binary", "title: !!int 0b\n" + S, 1, "not an integer"),
+    ("tagged-bool-not-a-bool", "title: !!bool x\n" + S, 1, "true or false"),
+    ("int-of-5000-digits", "limits: {maxproc: " + "9" * 5000 + "}\n" + S, 1, "integer"),
+    ("int-over-int-max", "limits: {nproc: 2147483648}\n" + S, 1, "2147483647"),
+    ("inf-as-a-limit", "limits: {maxproc: .inf}\n" + S, 1, "float"),
+    ("nan-as-an-exit", S + "    expect: {exit: .nan}\n", 3, "float"),
+    ("python-tag", "title: !!python/object:os.system x\n" + S, 1, "tag"),
+    ("custom-tag", "title: !x y\n" + S, 1, "tag"),
+    ("value-key", S + "expect:\n  a: {=: 1}\n", 4, "quote"),
+    ("map-tag-on-a-scalar", "title: !!map ''\n" + S, 1, "tag"),
+    ("seq-tag-on-a-scalar", "race: !!seq after-fix\n" + S, 1, "tag"),
+    ("set-as-title", "title: !!set {a, b}\n" + S, 1, "tag"),
+    ("omap-steps", "steps: !!omap [{init: fork a}]\n", 1, "tag"),
+    ("list-key-in-final-expect", S + "expect:\n  a: {[1]: 2}\n", 4, "key"),
+    ("map-key-in-step-expect", S + "    expect: {{a: 1}: 2}\n", 3, "key"),
+    ("list-key-at-top", "[1]: 2\n" + S, 1, "key"),
+    ("merge-key", S + "expect:\n  a: {<<: {ppid: init}}\n", 4, "quote"),
+    ("recursive-alias-in-step-expect", S + "    expect: &r {ret: *r}\n", 3, "recursive"),
+    ("recursive-alias-in-info", S + "    expect: {info: &r [1, [2, *r]]}\n", 3, "recursive"),
+    ("recursive-alias-in-final-expect", S + "expect:\n  a: &r {ppid: *r}\n", 4, "recursive"),
+    ("recursive-alias-as-steps", "steps: &r [*r]\n", 1, "mapping"),
+    ("alias-bomb", "title: x\n" + S + "    expect: {info: {k: &a0 [1, 1, 1, 1, 1, 1, 1, 1]"
+     + "".join(f", k{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 8) + "]" for i in range(1, 9))
+     + "}}\n", 4, "too large"),
+    ("duplicate-top-key", S + "steps:\n  - init: fork b\n", 3, "duplicate"),
+    ("control-character-in-title", 'title: "a\\x1b[31mb"\n' + S, 1, "control character"),
+    ("nul-in-a-command", 'steps:\n  - init: "fork \\0a"\n', 2, "control character"),
+    ("control-character-in-a-key", S + 'expect:\n  "a\\x07": alive\n', 4, "control character"),
+    ("raw-control-character", "title: a\x01\n" + S, 1, "control characters"),
+    ("errno-as-a-list", S + "    expect: {errno: [EINVAL]}\n", 3, "errno"),
+    ("state-as-a-list", S + "expect:\n  a: {state: [1]}\n", 4, "state"),
+    ("tids-as-text", S + "expect:\n  a: {tids: x}\n", 4, "tids"),
+    ("ret-as-a-mapping", S + "    expect: {ret: {x: 1}}\n", 3, "ret"),
+    ("info-as-a-list", "steps:\n  - init: procctl status\n    expect: {info: [1]}\n", 3, "info"),
+    ("final-expect-key-not-a-name", S + "expect:\n  a b: alive\n", 4, "process name"),
+    ("kernel-as-a-mapping", "kernel: {a: 1}\n" + S, 1, "kernel"),
+    ("race-as-a-list", "race: [before-fix]\n" + S, 1, "race"),
+    ("limits-as-a-list", "limits: [1]\n" + S, 1, "limits"),
+    ("unicode-digit-exit", S + "  - a: exit ²\n", 3, "0 to 255"),
+    ("unicode-digit-setuid", S + "  - a: setuid ٣\n", 3, "0 to 4294967295"),
+    ("unicode-digit-setpgid", S + "  - a: setpgid ²\n", 3, "0 to 999999"),
+    ("unicode-digit-kill", S + "  - init: kill ² SIGKILL\n", 3, "²"),
+    ("exit-of-5000-digits", S + "  - a: exit " + "9" * 5000 + "\n", 3, "0 to 255"),
+    ("negative-exit", S + "  - a: exit -1\n", 3, "0 to 255"),
+    ("extexit-over-255", S + "  - a: extexit proc 256\n", 3, "0 to 255"),
+    ("kill-huge-pid", S + "  - init: kill 99999999999999999999 SIGKILL\n", 3, "0 to 999999"),
+    ("kill-negative-pid", S + "  - init: kill -1 SIGKILL\n", 3, "0 to 999999"),
+    ("setuid-over-uid-max", S + "  - a: setuid 4294967296\n", 3, "0 to 4294967295"),
+    ("setpgid-over-pid-max", S + "  - a: setpgid 1000000\n", 3, "0 to 999999"),
+    ("wait4-under-minus-pid-max", S + "  - init: wait4 -1000000\n", 3, "-999999 to 999999"),
+    ("wait4-float-pid", S + "  - init: wait4 1.5\n", 3, "-999999 to 999999"),
+    ("tid-unicode-digit", S + "  - a.²: exit 0\n", 3, "thread id"),
+    ("cr-line-breaks", "title: x\rsteps:\r  - init: frob\n", 1, "frob"),
+    ("error-at-the-end-without-newline", S + "expect:\n  a: {ppid: init", 4, "YAML"),
+]
+
+
+@pytest.mark.parametrize("text,line,fragment", [c[1:] for c in HOSTILE],
+                         ids=[c[0] for c in HOSTILE])
+@pytest.mark.parametrize("command", [["run"], ["run", "--json"], ["check"],
+                                     ["explore", "--max-states", "50"]])
+def test_hostile_files_are_bad_input_at_their_line(tmp_path, command, text, line, fragment):
+    """In-process (webui.cli.main), so that all four commands are cheap for every file."""
+    path = write(tmp_path, text)
+    status, out, err = run_main([command[0], str(path), *command[1:]])
+    assert status == 2, err
+    assert "Traceback" not in err
+    m = re.match(re.escape(str(path)) + r":(\d+): (.+)$", err.strip())
+    assert m, f"not one FILE:LINE: message line: {err!r}"
+    assert int(m.group(1)) == line, err
+    assert fragment in m.group(2), err
+    if command[0] == "run":
+        assert out == ""
+
+
+@pytest.mark.parametrize("case", ["timestamp-out-of-range", "recursive-alias-in-step-expect",
+                                  "int-of-5000-digits", "list-key-in-final-expect"])
+def test_hostile_files_in_a_real_process(tmp_path, case):
+    text, line, fragment = next(c[1:] for c in HOSTILE if c[0] == case)
+    path = write(tmp_path, text)
+    assert_bad(cli("run", path), path, line, fragment)
+
+
+def test_in_range_numbers_at_the_edges_run(tmp_path):
+    """The stated ranges are inclusive: their edges are kernel calls, not bad input."""
+    path = write(tmp_path, S + "  - a: setuid 4294967295\n  - init: kill 999999 SIGKILL\n"
+                               "    expect: ESRCH\n  - init: wait4 -999999 WNOHANG\n"
+                               "    expect: ECHILD\n  - init: setpgid 999999\n"
+                               "    expect: EPERM\n  - a: exit 255\n"
+                               "  - init: wait4 a\n    expect: {ret: a, exit: 255}\n"
+                               "limits: {nproc: 2147483647}\n")
+    status, out, err = run_main(["check", str(path)])
+    assert status == 0, err
+
+
+def test_a_nul_in_the_path_is_bad_input():
+    """Only in-process: a command line cannot carry a NUL."""
+    status, _, err = run_main(["run", "a\0b.yaml"])
+    assert status == 2 and err.startswith("a\0b.yaml:0: cannot read")
+
+
+def test_lone_surrogate_in_text_is_bad_input_at_its_line():
+    """Text from a JSON string (the editor, ?text=) can hold one; a file cannot."""
+    with pytest.raises(ScenarioError) as e:
+        parse_scenario("steps:\n  - init: fork a\ntitle: \ud800\n", "<editor>")
+    assert e.value.line == 3 and "surrogate" in e.value.message
+
+
+def run_main(argv):
+    """webui.cli.main in-process: (exit status, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(argv)
+    return status, out.getvalue(), err.getvalue()

@@ -2,11 +2,14 @@
 
 `run` and `check` import only the engine, so they start fast; Flask is imported for
 `serve` alone.  Exit status: 0 fine, 1 a failed expectation or violated invariant,
-2 bad input (`FILE:LINE: message` on stderr, never a traceback).
+2 bad input (`FILE:LINE: message` on stderr, never a traceback), 3 an internal error
+(one line on stderr naming the file being processed: a bug to report, or a system that
+refused, such as a full disk; never a traceback either).
 """
 
 import argparse
 import json
+import os
 import sys
 
 from engine.errors import EngineError
@@ -74,8 +77,10 @@ def cmd_run(args):
     return 1 if violated else 0
 
 
-def check_file(path, out=sys.stdout, err=sys.stderr):
-    """Run one scenario and its expectations; returns 0, 1 or 2."""
+def check_file(path, out=None, err=None):
+    """Run one scenario and its expectations; returns 0, 1 or 2.  out and err default to
+    the sys.stdout and sys.stderr of the moment (so a caller can redirect them)."""
+    out, err = out or sys.stdout, err or sys.stderr
     status, messages, summary = check_scenario_file(path)
     for message in messages:
         print(message, file=err)
@@ -85,7 +90,11 @@ def check_file(path, out=sys.stdout, err=sys.stderr):
 
 
 def cmd_check(args):
-    return max(check_file(path) for path in args.files)
+    worst = 0
+    for path in args.files:
+        args.current = path                        # named by an internal error
+        worst = max(worst, check_file(path))
+    return worst
 
 
 def cmd_explore(args):
@@ -136,8 +145,12 @@ def cmd_random(args):
     sc.title = f"Random scenario, seed {args.seed}, {args.actions} actions ({args.kernel})"
     text = dump_scenario(sc)
     if args.output:
-        with open(args.output, "w") as f:
-            f.write(text)
+        try:
+            with open(args.output, "w") as f:
+                f.write(text)
+        except OSError as e:
+            print(f"ptree random: cannot write {args.output}: {e.strerror}", file=sys.stderr)
+            return 2
     else:
         sys.stdout.write(text)
     return 0
@@ -182,12 +195,42 @@ def build_parser():
     return parser
 
 
+def _quiet_stdout():
+    """Flush stdout; if that fails (a closed pipe, a full disk), point it at /dev/null so
+    that Python's own flush at exit does not fail again and print a traceback."""
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        try:
+            fd = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(fd, sys.stdout.fileno())
+            os.close(fd)
+        except (OSError, ValueError):
+            pass
+
+
+def internal_error(args, exc):
+    """Exit status 3: one line on stderr naming the file being processed and the
+    exception, never a traceback (tests/test_fuzz.py fails if any input gets here)."""
+    where = f" while processing {args.current}" if getattr(args, "current", None) else ""
+    what = " ".join(f"{type(exc).__name__}: {exc}".split())
+    print(f"ptree: internal error{where}: {what}", file=sys.stderr)
+    _quiet_stdout()
+    return 3
+
+
 def main(argv=None):
+    """The `ptree` command.  Returns the exit status: 0, 1, 2 (bad input) or 3 (internal
+    error: any exception the commands did not turn into a status themselves)."""
     args = build_parser().parse_args(argv)
+    args.current = getattr(args, "file", None) or getattr(args, "output", None)
     try:
         return args.func(args)
     except BrokenPipeError:                        # `ptree run x | head`
+        _quiet_stdout()
         return 0
+    except Exception as exc:
+        return internal_error(args, exc)
 
 
 if __name__ == "__main__":

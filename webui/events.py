@@ -16,10 +16,10 @@ from flask_socketio import ConnectionRefusedError, emit
 
 from engine.errors import EngineError
 from engine.explore import explore
-from engine.scenario import ScenarioError
+from engine.scenario import ScenarioError, check_text
 
 from .app import socketio
-from .library import MAX_CHOICES, choice_run, interactive_base
+from .library import EDITOR_FILENAME, MAX_CHOICES, choice_run, interactive_base
 from .sessions import SessionLimitError
 
 log = logging.getLogger(__name__)
@@ -80,6 +80,14 @@ def _speed(data, default):
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ProtocolError(f"'speed' must be a number of events per second, got {value!r}")
     return min(MAX_SPEED, max(MIN_SPEED, float(value)))
+
+
+def _open_text(text, label):
+    """The Run of the editor's text (or a `?text=` link's).  check_text first: a JSON
+    string can carry a lone surrogate, which the library's hash of the text cannot
+    encode; it is bad input at its line, like any other."""
+    check_text(text, EDITOR_FILENAME)
+    return _library().open_text(text, label)
 
 
 def _require_run(session):
@@ -223,7 +231,7 @@ def on_open(session, data):
         if not isinstance(text, str) or len(text) > MAX_TEXT:
             raise ProtocolError(f"'text' must be a string of at most {MAX_TEXT} characters")
         label = name if isinstance(name, str) else ""
-        opener = functools.partial(_library().open_text, text, label)
+        opener = functools.partial(_open_text, text, label)
     elif isinstance(name, str):
         opener = functools.partial(_library().open_name, name)
     else:
