@@ -238,6 +238,12 @@ def clone_flags(rec):
     return words - sigs, (linux_signal(next(iter(sigs))) if sigs else "0")
 
 
+def clone_text(flags, exit_signal):
+    """A clone's flags as a comment shows them (the thread library's bookkeeping left out)."""
+    words = sorted(flags - TID_FLAGS) + ([exit_signal] if exit_signal not in ("0", None) else [])
+    return "|".join(words)
+
+
 def fork_command(flags, exit_signal, name):
     """(command, [flags with no DragonFly meaning], note on the exit signal or None)."""
     dropped = sorted(flags - RFORK_MEANING - TID_FLAGS)
@@ -685,8 +691,7 @@ class _Converter:
             return
         child = ret_value(rec.ret)
         flags, exit_signal = clone_flags(rec)
-        shown = f"{rec.name}({'|'.join(sorted(flags)) or ''}{'|' if flags else ''}{exit_signal}) = {child}" \
-            if rec.name in ("clone", "clone3") else f"{rec.name}() = {child}"
+        shown = f"{rec.name}({clone_text(flags, exit_signal) if rec.name in ('clone', 'clone3') else ''}) = {child}"
         if "CLONE_THREAD" in flags:
             self.new_thread(rec, proc, child, shown)
             return
