@@ -87,7 +87,7 @@ def parse_text(text, filename="<editor>", pid=None):
 
     pid: the thread every line is about (an -ff file), else None."""
     raw = []
-    for n, line in enumerate(text.splitlines(), 1):
+    for n, line in _logical_lines(text):
         if not line.strip():
             continue
         rec = _parse_line(line, n, filename, pid)
@@ -156,6 +156,34 @@ def _short(text, n=60):
 
 
 # -- one line ---------------------------------------------------------------------------------
+
+_EMBEDDED = re.compile(r"(?:\S*/)?strace: Process \d+ (?:attached|detached)")
+
+
+def _logical_lines(text):
+    """(line number, text) of each line, with strace's own messages taken out of the
+    lines they cut: on a terminal, `wait4(-1, strace: Process 4121 attached` is followed
+    by the rest of the call, ` <unfinished ...>`, on a later line.  The message becomes a
+    line of its own; the call's two parts are one line, numbered where it starts."""
+    lines = text.splitlines()
+    i, n = 0, len(lines)
+    while i < n:
+        line = lines[i]
+        m = _EMBEDDED.search(line)
+        if m is None or m.start() == 0:
+            yield i + 1, line
+            i += 1
+            continue
+        head, start = line[:m.start()], i + 1
+        yield start, line[m.start():]
+        i += 1
+        while i < n and _EMBEDDED.match(lines[i]):
+            yield i + 1, lines[i]
+            i += 1
+        if i < n:
+            head += lines[i]
+            i += 1
+        yield start, head
 
 def _parse_line(line, n, filename, pid):
     """The Record of one line (a cut call's halves are kinds 'unfinished' and 'resumed'
@@ -346,15 +374,21 @@ def _give_bare_lines_a_pid(records):
     """On a terminal, strace writes a process's lines without `[pid N]` while it is the
     only one traced.  Such a line before any pid is known belongs to the first process,
     whose pid is learnt from the first prefixed line that is not one of its children; a
-    bare line later belongs to the process still alive (the last one seen, if several)."""
-    children, alive, first = set(), [], []
+    bare line later belongs to the process still alive (the last one seen, if several),
+    or, when none is, to the one that ended last (its `+++ exited` line)."""
+    children, alive, ended, first = set(), [], set(), []
+    last_ended = None
     for rec in records:
+        if rec.kind in ("attached", "detached"):
+            continue                             # strace's messages name their own pid
         if rec.pid is None:
             if alive:
                 rec.pid = alive[-1]
+            elif last_ended is not None:
+                rec.pid = last_ended             # its `+++ exited with` line
             else:
                 first.append(rec)
-        elif rec.pid not in alive:
+        elif rec.pid not in alive and rec.pid not in ended:
             if first and first[0].pid is None and rec.pid not in children:
                 for r in first:
                     r.pid = rec.pid
@@ -367,6 +401,8 @@ def _give_bare_lines_a_pid(records):
         ends = rec.kind in ("exited", "killed") or (rec.kind == "call" and rec.name == "exit_group")
         if ends and rec.pid in alive:
             alive.remove(rec.pid)
+            ended.add(rec.pid)
+            last_ended = rec.pid
     for r in first:
         if r.pid is None:
             r.pid = 0                            # a log that never names a pid: one process
@@ -421,50 +457,92 @@ def merge_ff(per_file):
 
 
 def _causal_merge(per_file):
-    """-ff files without timestamps: no order between processes is written down, so one
-    is rebuilt.  A process's lines start after the fork that made it; a `+++ killed by`
-    line comes after a kill of that signal to it; a WNOHANG wait that returned a pid comes
-    after that pid's exit.  Among the processes free to go, the newest goes first (a child
-    usually runs while its parent waits for it)."""
-    queues = {recs[0].pid: list(recs) for recs in per_file if recs}
+    """-ff files without sub-second timestamps: no order between processes is written
+    down, so one is rebuilt from causes.  A process's lines start after the fork that made
+    it; the line after a wait that returned pid C (and a WNOHANG wait that returned C)
+    comes after C's end; the line after a vfork comes after the child's execve or end; a
+    `+++ killed by SIG` line comes after a kill of SIG to it.  Among the lines free to go,
+    the running process goes on, and an end waits until a wait needs it or nothing else
+    can go (then the oldest process ends first): so a child outlives the parent that did
+    not wait for it, as a background job does."""
+    queues = {recs[0].pid: recs for recs in per_file if recs}
     pos = dict.fromkeys(queues, 0)
-    made = {}
+    made, ended, execed, kills, out = {}, set(), set(), set(), []
     for recs in per_file:
         for r in recs:
-            if r.kind == "call" and r.name in ("clone", "clone3", "fork", "vfork"):
-                child = ret_value(r.ret)
-                if child in queues:
-                    made[child] = r
-    done, ended, kills = set(), set(), set()
-    ready = [pid for pid in queues if pid not in made]
-    out = []
+            child = _fork_child(r)
+            if child in queues:
+                made[id(r)] = child
+    kill_targets = {t for recs in per_file for t in map(_kill_target, recs) if t}
+    ready = [pid for pid in queues if pid not in made.values()]
+    current = ready[0] if ready else None
 
-    def can_go(r):
-        if r.kind == "killed":
-            return (r.pid, r.name) in kills or not any(
-                _kill_target(k) == (r.pid, r.name) for recs in per_file for k in recs)
+    def head(pid):
+        return queues[pid][pos[pid]]
+
+    def waits_for(pid):
+        """What pid's next line must wait for: ('end', C), ('exec', C) or None."""
+        r = head(pid)
+        prev = queues[pid][pos[pid] - 1] if pos[pid] else None
         if r.kind == "call" and r.name in ("wait4", "waitid") and "WNOHANG" in r.args:
-            child = ret_value(r.ret)
-            return not child or child <= 0 or child not in queues or child in ended
-        return True
+            c = ret_value(r.ret)
+            return ("end", c) if c and c > 0 else None
+        if prev is not None and prev.kind == "call":
+            c = ret_value(prev.ret)
+            if prev.name in ("wait4", "waitid") and c and c > 0:
+                return ("end", c)
+            if id(prev) in made and (prev.name == "vfork" or "CLONE_VFORK" in prev.args):
+                return ("exec", made[id(prev)])
+        return None
+
+    def can_go(pid):
+        r = head(pid)
+        if r.kind == "killed" and (r.pid, r.name) in kill_targets and (r.pid, r.name) not in kills:
+            return False
+        need = waits_for(pid)
+        if need is None or need[1] not in queues:
+            return True
+        return need[1] in ended or (need[0] == "exec" and need[1] in execed)
+
+    def is_end(r):
+        return r.kind in ("exited", "killed") or (r.kind == "call" and r.name == "exit_group")
 
     while ready:
-        pick = next((pid for pid in reversed(ready) if can_go(queues[pid][pos[pid]])), ready[0])
-        r = queues[pick][pos[pick]]
+        free = [pid for pid in ready if can_go(pid)]
+        needed = {w[1] for w in (waits_for(pid) for pid in ready) if w}
+        going = [pid for pid in free if not is_end(head(pid))]
+        if going:
+            pick = current if current in going else going[0]
+        elif any(pid in needed for pid in free):
+            pick = next(pid for pid in free if pid in needed)
+        else:
+            pick = min(free or ready, key=lambda pid: (pid not in free, ready.index(pid)))
+        r = head(pick)
         pos[pick] += 1
         out.append(r)
-        done.add(id(r))
+        current = pick
         target = _kill_target(r)
         if target:
             kills.add(target)
-        if r.kind in ("exited", "killed") or (r.kind == "call" and r.name == "exit_group"):
+        if is_end(r):
             ended.add(r.pid)
-        for child, fork in made.items():
-            if fork is r:
-                ready.append(child)
+        if r.kind == "call" and r.name == "execve" and ret_value(r.ret) == 0:
+            execed.add(r.pid)
+        if id(r) in made:
+            ready.append(made[id(r)])
         if pos[pick] >= len(queues[pick]):
+            ended.add(pick)
             ready.remove(pick)
     return out
+
+
+def _fork_child(r):
+    """The pid a successful fork, vfork, clone or clone3 record made, else None."""
+    if r.kind == "call" and r.name in ("clone", "clone3", "fork", "vfork"):
+        child = ret_value(r.ret)
+        if child and child > 0:
+            return child
+    return None
 
 
 def _kill_target(r):
