@@ -438,11 +438,13 @@ class _Converter:
                 run.pid_of(step, name)
         except ScenarioError as e:
             self.note("blocked", rec, actor.split(".")[0], shown(rec) if rec else command,
-                      f"not replayed: the model has {e.message}")
+                      f"not replayed: in the model, {e.message}")
             return False
         self.sc.steps.append(step)
         while run.step() is not None:
             pass
+        if rec is not None:
+            comment = f"L{rec.line} {comment}"
         self.items.append(("step", actor, command, comment))
         self.summary.steps += 1
         return True
@@ -725,7 +727,7 @@ class _Converter:
             proc.tids[tid] = res["info"]["tid"]
             proc.threaded = True
             self.items[-1] = self.items[-1][:3] + (
-                f"{shown}: thread {tid} is LWP {proc.name}.{res['info']['tid']}",)
+                f"L{rec.line} {shown}: thread {tid} is LWP {proc.name}.{res['info']['tid']}",)
 
     def call_execve(self, rec, proc, args):
         if self.failed(rec, proc):

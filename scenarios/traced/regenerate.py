@@ -113,8 +113,10 @@ EXAMPLES = [
 ]
 
 
-def regenerate(name, command, roles, lecture):
-    out = HERE / f"{name}.yaml"
+def regenerate(name, command, roles, lecture, out_dir=HERE):
+    """Trace one example into out_dir/NAME.yaml, with its lecture text and expectations,
+    and check it."""
+    out = Path(out_dir) / f"{name}.yaml"
     proc = subprocess.run([*PTREE, "trace", "--timeout", "60", "-o", str(out), "--",
                            *command], cwd=ROOT, capture_output=True, text=True)
     if proc.returncode:
@@ -134,10 +136,10 @@ def regenerate(name, command, roles, lecture):
         raise SystemExit(f"regenerate: {name}: {check.stderr.strip()}")
 
 
-def main(names):
+def main(names, out_dir=HERE):
     for name, command, roles, lecture in EXAMPLES:
         if not names or name in names:
-            regenerate(name, command, roles, lecture)
+            regenerate(name, command, roles, lecture, out_dir)
 
 
 if __name__ == "__main__":
