@@ -316,6 +316,43 @@ def test_threads_are_lwps_a_thread_forks_and_threads_end_with_extexit():
     assert main["state"] == "SZOMB" and main["nthreads"] == 0 and main["lasttid"] == 2
 
 
+def test_clone_flags_map_to_rfork_flags_and_the_rest_is_counted():
+    log = ("600  execve(\"/bin/init-ish\", [\"x\"], 0x0 /* 1 var */) = 0\n"
+           # CLONE_VM|CLONE_SIGHAND and an exit signal that is not SIGCHLD: a Linux thread
+           # library's child before NPTL, RFLINUXTHPN's reason to exist.
+           "600  clone(child_stack=0x7f, flags=CLONE_VM|CLONE_FS|CLONE_SIGHAND|SIGUSR1) = 601\n"
+           "600  clone(child_stack=NULL, flags=CLONE_VM|CLONE_FILES|CLONE_NEWPID|CLONE_PARENT|"
+           "SIGCHLD) = 602\n"
+           "600  clone3({flags=CLONE_VM|CLONE_VFORK, exit_signal=SIGCHLD, stack=0x7f, "
+           "stack_size=0x9000}, 88) = 603\n"
+           "603  exit_group(0) = ?\n"
+           "600  clone(child_stack=NULL, flags=CLONE_VM|CLONE_SIGHAND|CLONE_THREAD|"
+           "CLONE_SYSVSEM|CLONE_SETTLS, tls=0x7f) = 604\n"
+           "601  exit_group(1) = ?\n"
+           "602  exit_group(2) = ?\n"
+           "600  wait4(-1, [{WIFEXITED(s) && WEXITSTATUS(s) == 1}], __WCLONE, NULL) = 601\n"
+           "600  wait4(602, [{WIFEXITED(s) && WEXITSTATUS(s) == 2}], __WALL, NULL) = 602\n"
+           "600  wait4(603, [{WIFEXITED(s) && WEXITSTATUS(s) == 0}], 0, NULL) = 603\n"
+           "604  exit(0) = ?\n"
+           "600  exit_group(0) = ?\n")
+    text, summary = convert(parse_text(log, "l"))
+    assert [c for a, c in steps(text) if a.startswith("init-ish_600")] == [
+        "exec", "rfork RFPROC|RFMEM|RFFDG|RFSIGSHARE|RFLINUXTHPN init-ish_601",
+        "rfork RFPROC|RFMEM init-ish_602", "vfork init-ish_603", "lwp_create",
+        "wait4 any WLINUXCLONE", "wait4 init-ish_602", "wait4 init-ish_603", "extexit lwp 0",
+        "exit 0"]
+    assert "CLONE_FS: no DragonFly meaning" in text
+    assert "CLONE_NEWPID, CLONE_PARENT: no DragonFly meaning" in text
+    assert "__WALL: wait options the model lacks" in text
+    assert summary.counts == {"flags": 2, "option": 1}
+    run = run_of(text)
+    for child, status in (("init-ish_601", 1), ("init-ish_602", 2), ("init-ish_603", 0)):
+        assert proc(run, child) is None
+        res = next(r for r in run.results() if r["ret"] == run.state["names"][child]
+                   and r["command"].startswith("wait4"))
+        assert res["status"] >> 8 == status
+
+
 def test_prctl_setpgid_setuid_and_sigchld_dispositions_map():
     log = ("400  execve(\"/usr/bin/python3\", [\"python3\"], 0x0 /* 1 var */) = 0\n"
            "400  prctl(PR_SET_CHILD_SUBREAPER, 1) = 0\n"
