@@ -403,7 +403,7 @@ def test_a_step_the_model_refuses_is_a_counted_comment_and_the_rest_replays():
     assert re.search(r"# L4 true_501: execve\(.*\) = 0: not replayed: in the model, true_501 "
                      r"is stopped \(SIGSTOP\) and cannot act until SIGCONT", text)
     assert summary.counts == {"blocked": 1}
-    assert "1 steps the model cannot take there" in yaml.safe_load(text)["description"]
+    assert "1 step the model cannot take there" in yaml.safe_load(text)["description"]
     run = run_of(text)
     assert result_of(run, "sh_500", "wait4 any")["status"] == 9
 

@@ -68,26 +68,34 @@ RFORK_MEANING = {"CLONE_VM", "CLONE_FILES", "CLONE_SIGHAND", "CLONE_VFORK", "CLO
 WAIT_OPTION_MAP = {"WNOHANG": "WNOHANG", "WUNTRACED": "WUNTRACED", "WSTOPPED": "WUNTRACED",
                    "WCONTINUED": "WCONTINUED", "__WCLONE": "WLINUXCLONE"}
 
-# Comment categories: what was left out, and what was approximated.
+# Comment categories: what was left out, and what was approximated ({s} and {es} are
+# the plural endings, {are} is/are, {them} it/them).
 LEFT_OUT = {
-    "syscall": "system calls the model has no counterpart for",
-    "disposition": "signal dispositions other than setting SIGCHLD's",
-    "failed": "calls that failed under Linux (they changed nothing)",
-    "flags": "clone flags with no DragonFly meaning",
-    "signal": "signals the model does not act on",
-    "target": "calls on processes or groups outside the model",
-    "option": "options and commands the model lacks",
-    "blocked": "steps the model cannot take there (actor blocked, stopped, gone or never made)",
-    "lost": "processes or calls strace lost",
-    "unparsed": "lines that are not strace output",
-    "timeout": "lines after the --timeout",
-    "limit": "calls after the step limit",
+    "syscall": "system call{s} the model has no counterpart for",
+    "disposition": "signal disposition{s} other than setting SIGCHLD's",
+    "failed": "call{s} that failed under Linux (nothing to replay)",
+    "flags": "clone flag mix{es} with no DragonFly meaning",
+    "signal": "signal{s} the model does not act on",
+    "target": "call{s} on processes or groups outside the model",
+    "option": "option{s} or command{s} the model lacks",
+    "blocked": "step{s} the model cannot take there (actor blocked, stopped, gone or never made)",
+    "lost": "process{es} or call{s} strace lost",
+    "unparsed": "line{s} that {are} not strace output",
+    "timeout": "line{s} after the --timeout",
+    "limit": "line{s} after the step limit",
 }
 APPROXIMATED = {
-    "standin": "stand-ins (init as the sender, SIGKILL or SIGSTOP for a default action "
+    "standin": "stand-in{s} (init as the sender, SIGKILL or SIGSTOP for a default action "
                "the model lacks, an exit taken from strace's report)",
-    "nofork": "processes whose fork is not in the log (init forks them)",
+    "nofork": "process{es} whose fork is not in the log (init forks {them})",
 }
+
+
+def counted(n, label):
+    """`1 system call ...` / `3 system calls ...` of a category label."""
+    one = n == 1
+    return f"{n} " + label.format(s="" if one else "s", es="" if one else "es",
+                                  are="is" if one else "are", them="it" if one else "them")
 
 
 @dataclass
@@ -139,18 +147,18 @@ class Summary:
 
     def text(self):
         """One paragraph: the totals, then what was left out and approximated."""
-        parts = [f"{self.steps} steps from {self.lines} strace lines of "
-                 f"{self.processes} process{'es' if self.processes != 1 else ''}."]
+        parts = [f"{counted(self.steps, 'step{s}')} from {counted(self.lines, 'strace line{s}')}"
+                 f" of {counted(self.processes, 'process{es}')}."]
         out = self.left_out()
         if out:
             parts.append("Left out, as YAML comments at their place: " + "; ".join(
-                f"{n} {LEFT_OUT[k]}" for k, n in out.items()) + ".")
+                counted(n, LEFT_OUT[k]) for k, n in out.items()) + ".")
         else:
             parts.append("Nothing was left out.")
         approx = self.approximated()
         if approx:
             parts.append("Approximated (commented): " + "; ".join(
-                f"{n} {APPROXIMATED[k]}" for k, n in approx.items()) + ".")
+                counted(n, APPROXIMATED[k]) for k, n in approx.items()) + ".")
         parts.extend(self.notes)
         return " ".join(parts)
 
