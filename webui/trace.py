@@ -280,7 +280,7 @@ def fork_command(flags, exit_signal, name):
     return f"rfork {'|'.join(rf)} {name}", dropped, note
 
 
-def shown(rec):
+def call_text(rec):
     """A record as a comment shows it: `wait4(-1, ...) = 4126`."""
     if rec.kind != "call":
         return _short(rec.text, 60)
@@ -445,7 +445,7 @@ class _Converter:
             for name in step.refs.values():
                 run.pid_of(step, name)
         except ScenarioError as e:
-            self.note("blocked", rec, actor.split(".")[0], shown(rec) if rec else command,
+            self.note("blocked", rec, actor.split(".")[0], call_text(rec) if rec else command,
                       f"not replayed: in the model, {e.message}")
             return False
         self.sc.steps.append(step)
@@ -692,7 +692,7 @@ class _Converter:
         """A step by the thread of rec."""
         actor, why = self.actor(proc, rec.pid)
         if actor is None:
-            self.note("blocked", rec, proc.name or "", shown(rec), f"not replayed: {why}")
+            self.note("blocked", rec, proc.name or "", call_text(rec), f"not replayed: {why}")
             return False
         return self.step(rec, actor, command, comment)
 
