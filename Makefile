@@ -1,19 +1,20 @@
 # ptree: `make run` and `make test` each do all set-up on a fresh machine, with no stdin:
-# a virtualenv in .venv/, the project installed editable with its test extras, and Debian's
-# Chromium for the browser tests.  Every set-up step is a file target or a stamp, so a rerun
-# only does what is missing.
+# a virtualenv in .venv/, the project installed editable with its test extras, Debian's
+# Chromium for the browser tests and Debian's strace for `ptree trace`.  Every set-up step
+# is a file target or a stamp, so a rerun only does what is missing.
 
 PYTHON   ?= python3
 VENV     := .venv
 BIN      := $(VENV)/bin
 DEPS     := $(VENV)/.deps-installed
 CHROMIUM := /usr/bin/chromium
+STRACE   := /usr/bin/strace
 HOST     ?= 127.0.0.1
 PORT     ?= 5000
 # apt needs root: use sudo only when we are not root already.
 SUDO     := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: run test lint check pytest bench fuzz screenshots golden setup clean
+.PHONY: run test lint check pytest bench fuzz screenshots golden traced setup clean
 
 ## set-up ------------------------------------------------------------------------------
 
@@ -33,7 +34,12 @@ $(CHROMIUM):
 	test -x $(CHROMIUM) || { $(SUDO) apt-get update && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
 
-setup: $(DEPS) $(CHROMIUM)
+# Debian's strace, which `ptree trace` runs (and its tests, on real programs).
+$(STRACE):
+	test -x $(STRACE) || { $(SUDO) apt-get update && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends strace; }
+
+setup: $(DEPS) $(CHROMIUM) $(STRACE)
 
 ## the two commands ---------------------------------------------------------------------
 
@@ -47,7 +53,7 @@ lint: $(DEPS)
 	$(BIN)/ruff check engine webui tests bench
 
 check: $(DEPS)
-	$(BIN)/ptree check scenarios/*.yaml
+	$(BIN)/ptree check scenarios/*.yaml scenarios/traced/*.yaml
 
 pytest: setup
 	$(BIN)/pytest
@@ -75,6 +81,11 @@ fuzz: $(DEPS)
 # Regenerates docs/screenshot-*.png for the README.
 screenshots: setup
 	$(BIN)/python docs/screenshots.py
+
+# Traces the example programs again (scenarios/traced/): new pids, new names, the same
+# expectations, worked out from each program.
+traced: setup
+	$(BIN)/python scenarios/traced/regenerate.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info test-results

@@ -523,5 +523,51 @@ function toggleSet(set, value) {
   else set.add(value);
 }
 
+// -- files: a scenario or an strace log, dropped on the page or chosen --------------------------
+
+const MAX_FILE_TEXT = 1_000_000;   // what the server takes in one `open` (events.py MAX_TEXT)
+
+/** Put a file's text in the editor and open it, as Run edited scenario does: the server
+ *  opens a scenario as it is, and converts strace output first (as ptree import-strace). */
+async function openFile(file) {
+  if (!file) return;
+  const text = await file.text();
+  if (text.length > MAX_FILE_TEXT) {
+    notice(`${file.name} is too large to open here (${text.length.toLocaleString('en')} characters; ` +
+      `the limit is ${MAX_FILE_TEXT.toLocaleString('en')}): convert it with \`ptree import-strace\` instead.`, 'error', 0);
+    return;
+  }
+  $('editor-panel').open = true;
+  loadEditor(text);
+  state.selected = null;
+  tree.autoFit = true;
+  openScenario({ text, name: file.name }, 0, $('choice-mode').checked ? { mode: 'choice' } : {});
+  notice(`Opened ${file.name}.`, 'info', 4000);
+}
+
+function dragsFiles(e) {
+  return [...(e.dataTransfer?.types || [])].includes('Files');
+}
+
+document.addEventListener('dragover', (e) => {
+  if (!dragsFiles(e)) return;
+  e.preventDefault();
+  document.body.classList.add('dropping');
+});
+document.addEventListener('dragleave', (e) => {
+  if (!e.relatedTarget) document.body.classList.remove('dropping');
+});
+document.addEventListener('drop', (e) => {
+  const file = e.dataTransfer?.files?.[0];
+  document.body.classList.remove('dropping');
+  if (!file) return;
+  e.preventDefault();
+  openFile(file);
+});
+$('open-file').addEventListener('change', (e) => {
+  openFile(e.target.files[0]);
+  e.target.value = '';
+});
+
 // For tests, the benchmark and the curious: the live objects.
 window.ptree = { state, send, socket: transport.socket, tree, where };

@@ -130,7 +130,8 @@ def test_check_passes_a_good_file(tmp_path):
 
 
 def test_check_the_bundled_library():
-    files = sorted((REPO / "scenarios").glob("*.yaml"))
+    files = sorted((REPO / "scenarios").glob("*.yaml")) + sorted(
+        (REPO / "scenarios" / "traced").glob("*.yaml"))
     assert files
     proc = cli("check", *files)
     assert proc.returncode == 0, proc.stderr

@@ -292,7 +292,9 @@ def test_pause_stops_playing(sio, timeline):
     assert only(sio, "diff")["seq"] == status["seq"] + 1
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "scenarios").glob("*.yaml")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", sorted((ROOT / "scenarios").glob("*.yaml"))
+                         + sorted((ROOT / "scenarios" / "traced").glob("*.yaml")),
+                         ids=lambda p: p.stem)
 def test_every_bundled_scenario_steps_through_on_the_wire(sio, path):
     """A new user can open every bundled scenario and step it forward and back."""
     sio.emit("open", {"name": path.stem})

@@ -156,6 +156,84 @@ def cmd_random(args):
     return 0
 
 
+def _write_scenario(text, output):
+    if output:
+        with open(output, "w", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+
+def cmd_trace(args):
+    """`ptree trace -- COMMAND...`: run it under strace, write its process tree as a
+    scenario (webui.tracer runs strace, webui.strace reads it, webui.trace maps it)."""
+    import platform
+    import shlex
+    from datetime import UTC, datetime
+
+    from webui.strace import read_log
+    from webui.trace import convert
+    from webui.tracer import TraceError, trace_command
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if args.timeout <= 0:
+        print("ptree trace: --timeout must be more than 0 seconds", file=sys.stderr)
+        return 2
+    started = datetime.now(UTC)
+    try:
+        traced = trace_command(command, timeout=args.timeout, log=args.strace_log,
+                               stdout=None if args.output is None else sys.stdout)
+    except TraceError as e:
+        print(f"ptree trace: {e}", file=sys.stderr)
+        return 2
+    try:
+        records, _ = read_log(traced.log)
+        origin = (f"Traced with ptree trace on {platform.node()} ({platform.system()} "
+                  f"{platform.release()}, {platform.machine()}) at "
+                  f"{started:%Y-%m-%d %H:%M} UTC with {traced.strace_version}.")
+        reason = (f"its --timeout of {args.timeout:g} s" if traced.why_stopped == "timeout"
+                  else "an interrupt (Ctrl-C)")
+        text, summary = convert(records, kernel=args.kernel, title=shlex.join(command),
+                                origin=origin, cut_at=traced.stopped_at, cut_reason=reason,
+                                filename=str(traced.log))
+    except ScenarioError as e:
+        return _fail(e)
+    finally:
+        if args.strace_log is None:
+            traced.log.unlink(missing_ok=True)
+    _write_scenario(text, args.output)
+    where = f"wrote {args.output}" if args.output else "scenario on stdout"
+    print(f"ptree trace: {where}. {summary.text()}", file=sys.stderr)
+    return 0
+
+
+def cmd_import_strace(args):
+    """`ptree import-strace LOG`: an existing strace -f log (a file, an -ff folder or
+    prefix) as a scenario."""
+    from webui.strace import read_log
+    from webui.trace import convert
+    try:
+        records, files = read_log(args.log)
+        where = files[0] if len(files) == 1 else f"{len(files)} -ff files {args.log}"
+        stamps = [r.ts for r in records if r.ts is not None and r.ts > 1e8]
+        when = ""
+        if stamps:
+            from datetime import UTC, datetime
+            when = f", traced {datetime.fromtimestamp(stamps[0], UTC):%Y-%m-%d %H:%M} UTC"
+        origin = f"Imported with ptree import-strace from {where}{when}."
+        if len(files) > 1 and not any(r.ts != int(r.ts) for r in records if r.ts is not None):
+            origin += (" The -ff files have no sub-second timestamps, so the order across "
+                       "processes is rebuilt from forks, kills and waits.")
+        text, summary = convert(records, kernel=args.kernel, origin=origin,
+                                filename=str(args.log))
+    except ScenarioError as e:
+        return _fail(e)
+    _write_scenario(text, args.output)
+    out = f"wrote {args.output}" if args.output else "scenario on stdout"
+    print(f"ptree import-strace: {out}. {summary.text()}", file=sys.stderr)
+    return 0
+
+
 def cmd_serve(args):
     from webui.server import serve
     serve(args.host, args.port, args.async_mode, args.scenarios)
@@ -186,6 +264,22 @@ def build_parser():
     p.add_argument("--kernel", choices=("reaper", "classic"), default="reaper")
     p.add_argument("-o", "--output", help="write to this file instead of stdout")
     p.set_defaults(func=cmd_random)
+    p = sub.add_parser("trace", help="run a command under strace and write its process tree "
+                                     "as a scenario")
+    p.add_argument("-o", "--output", help="write to this file instead of stdout (the "
+                                          "command's own output then stays on stdout)")
+    p.add_argument("--kernel", choices=("reaper", "classic"), default="reaper")
+    p.add_argument("--timeout", type=float, default=30.0,
+                   help="stop the program after S seconds, keeping its trace (default 30)")
+    p.add_argument("--strace-log", default=None, help="keep strace's own log in this file")
+    p.add_argument("command", nargs=argparse.REMAINDER,
+                   help="-- COMMAND ARGS...: the program to trace")
+    p.set_defaults(func=cmd_trace)
+    p = sub.add_parser("import-strace", help="an existing `strace -f` log as a scenario")
+    p.add_argument("log", help="a log file, or -ff files as a folder or as their prefix LOG")
+    p.add_argument("-o", "--output", help="write to this file instead of stdout")
+    p.add_argument("--kernel", choices=("reaper", "classic"), default="reaper")
+    p.set_defaults(func=cmd_import_strace)
     p = sub.add_parser("serve", help="serve the web explorer")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=5000)

@@ -21,6 +21,8 @@ from engine.scenario import ScenarioError, check_text
 from .app import socketio
 from .library import EDITOR_FILENAME, MAX_CHOICES, choice_run, interactive_base
 from .sessions import SessionLimitError
+from .strace import looks_like_strace, parse_text
+from .trace import convert as convert_strace
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +136,26 @@ def _handler(name):
         socketio.on(name)(wrapped)
         return wrapped
     return decorate
+
+
+def _open_text(text, label):
+    """The Run of editor text.  Text that reads as strace output (a log pasted into the
+    editor or dropped on the page) is converted here, as `ptree import-strace` does, and
+    the scenario it makes is opened (and shown in the editor); a log that cannot be read
+    is a scenario_error at its line."""
+    if looks_like_strace(text):
+        text = _strace_scenario(text)
+    return _library().open_text(text, label)
+
+
+@functools.lru_cache(maxsize=8)
+def _strace_scenario(log):
+    """Scenario text of an strace log from the page (the same log reopened after a
+    reconnect is converted once)."""
+    records = parse_text(log, "<editor>")
+    text, _ = convert_strace(records, filename="<editor>",
+                             origin="Opened in the explorer from strace output.")
+    return text
 
 
 # -- messages the server sends -----------------------------------------------------------

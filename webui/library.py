@@ -251,10 +251,12 @@ class Library:
         self._cache_size = cache_size
 
     def paths(self):
-        """name -> path; a later folder (the user's --scenarios) overrides a bundled name."""
+        """name -> path; a later folder (the user's --scenarios) overrides a bundled name.
+        A folder's subfolders count too, one level down (scenarios/traced/*.yaml); the
+        name is the file's stem all the same."""
         found = {}
         for d in self.dirs:
-            for p in sorted(d.glob("*.yaml")):
+            for p in sorted(d.glob("*/*.yaml")) + sorted(d.glob("*.yaml")):
                 found[p.stem] = p
         return found
 
