@@ -50,7 +50,7 @@ run: setup
 test: lint check pytest
 
 lint: $(DEPS)
-	$(BIN)/ruff check engine webui tests bench
+	$(BIN)/ruff check ptree engine webui tests bench
 
 check: $(DEPS)
 	$(BIN)/ptree check scenarios/*.yaml scenarios/traced/*.yaml

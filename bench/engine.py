@@ -21,9 +21,9 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from engine.randomgen import Generator, RandomPicker  # noqa: E402
-from engine.runner import Run  # noqa: E402
-from engine.scenario import make_step, new_scenario  # noqa: E402
+from ptree.engine.randomgen import Generator, RandomPicker  # noqa: E402
+from ptree.engine.runner import Run  # noqa: E402
+from ptree.engine.scenario import make_step, new_scenario  # noqa: E402
 
 RESULTS = os.path.join(ROOT, "bench", "results", "engine.json")
 

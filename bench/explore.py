@@ -19,8 +19,8 @@ CASES = [
 CHILD = r"""
 import json, resource, sys, time
 sys.path.insert(0, sys.argv[1])
-from engine.explore import explore
-from engine.scenario import load_scenario_file
+from ptree.engine.explore import explore
+from ptree.engine.scenario import load_scenario_file
 sc = load_scenario_file(sys.argv[2])
 sc.race = sys.argv[3]
 t0 = time.perf_counter()

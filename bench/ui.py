@@ -24,9 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
+from ptree.engine.scenario import parse_scenario  # noqa: E402
+from ptree.engine.timeline import Timeline  # noqa: E402
 
-from engine.scenario import parse_scenario  # noqa: E402
-from engine.timeline import Timeline  # noqa: E402
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, Server  # noqa: E402
 
 SIZES = (100, 1000)

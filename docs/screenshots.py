@@ -51,8 +51,8 @@ def shoot(page, name):
 def shoot_race(page, server):
     """Choice mode on the multi-LWP exit race, walked along the trace `ptree explore`
     prints, at the use-after-free: the freed LWP marked in the tree and the log."""
-    from engine.explore import explore
-    from engine.scenario import load_scenario_file
+    from ptree.engine.explore import explore
+    from ptree.engine.scenario import load_scenario_file
 
     trace = explore(load_scenario_file(ROOT / "scenarios" / "multi-lwp-exit-race.yaml")
                     ).violations[0].trace

@@ -5,8 +5,7 @@ reads `FILE:LINE: expected KEY V, got W`, pointing at the file and line."""
 from pathlib import Path
 
 import pytest
-
-from engine.runner import check_scenario_file
+from ptree.engine.runner import check_scenario_file
 
 E2E_SCENARIOS = Path(__file__).resolve().parent / "e2e" / "scenarios"
 
@@ -14,7 +13,7 @@ E2E_SCENARIOS = Path(__file__).resolve().parent / "e2e" / "scenarios"
 @pytest.fixture
 def app():
     """The Flask app in threading mode, with the e2e scenarios added to the library."""
-    from webui.app import create_app
+    from ptree.webui.app import create_app
     return create_app({"ASYNC_MODE": "threading", "TESTING": True,
                        "EXTRA_SCENARIO_DIRS": [E2E_SCENARIOS]})
 
@@ -22,7 +21,7 @@ def app():
 @pytest.fixture
 def sio(app):
     """A Flask-SocketIO test client, connected, its `hello` already read."""
-    from webui.app import socketio
+    from ptree.webui.app import socketio
     c = socketio.test_client(app)
     assert c.is_connected()
     c.get_received()

@@ -10,9 +10,9 @@ import sys
 import textwrap
 from pathlib import Path
 
-from engine.kernel import Kernel
-from engine.runner import Run, run_scenario
-from engine.scenario import ScenarioError, parse_scenario
+from ptree.engine.kernel import Kernel
+from ptree.engine.runner import Run, run_scenario
+from ptree.engine.scenario import ScenarioError, parse_scenario
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -207,7 +207,7 @@ class Api:
         return None
 
     def fork(self, pid, name):
-        from engine.constants import FORK_FLAGS
+        from ptree.engine.constants import FORK_FLAGS
         r = self.call(pid, "fork1", flags=FORK_FLAGS, name=name)
         return r["ret"]
 
@@ -255,6 +255,6 @@ def explore(steps, kernel="reaper", on_transition=None, limit=20_000):
 
 # ---------------------------------------------------------------------- the CLI
 def cli(*args, cwd=None, timeout=120):
-    """Run `python -m webui.cli ARGS` as a subprocess: CompletedProcess (text)."""
-    return subprocess.run([sys.executable, "-m", "webui.cli", *map(str, args)],
+    """Run `python -m ptree ARGS` as a subprocess: CompletedProcess (text)."""
+    return subprocess.run([sys.executable, "-m", "ptree", *map(str, args)],
                           cwd=cwd or REPO, capture_output=True, text=True, timeout=timeout)

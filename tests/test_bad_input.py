@@ -10,10 +10,9 @@ import json
 import re
 
 import pytest
+from ptree.engine.scenario import ScenarioError, parse_scenario
+from ptree.webui.cli import main
 from scenario_util import cli
-
-from engine.scenario import ScenarioError, parse_scenario
-from webui.cli import main
 
 # (id, file text, line of the offending text, a fragment the message must contain)
 CASES = [
@@ -285,7 +284,7 @@ HOSTILE = [
 @pytest.mark.parametrize("command", [["run"], ["run", "--json"], ["check"],
                                      ["explore", "--max-states", "50"]])
 def test_hostile_files_are_bad_input_at_their_line(tmp_path, command, text, line, fragment):
-    """In-process (webui.cli.main), so that all four commands are cheap for every file."""
+    """In-process (ptree.webui.cli.main), so that all four commands are cheap for every file."""
     path = write(tmp_path, text)
     status, out, err = run_main([command[0], str(path), *command[1:]])
     assert status == 2, err
@@ -332,7 +331,7 @@ def test_lone_surrogate_in_text_is_bad_input_at_its_line():
 
 
 def run_main(argv):
-    """webui.cli.main in-process: (exit status, stdout, stderr)."""
+    """ptree.webui.cli.main in-process: (exit status, stdout, stderr)."""
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         status = main(argv)

@@ -1,5 +1,5 @@
 """The command line (architecture.md "Command line (contract)"): `ptree run FILE [--json]`
-and `ptree check FILE...`, run as subprocesses (`python -m webui.cli`)."""
+and `ptree check FILE...`, run as subprocesses (`python -m ptree`)."""
 
 import json
 import re

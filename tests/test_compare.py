@@ -1,7 +1,7 @@
 """Compare mode's engine side: the same steps under classic and reaper, matched by pid."""
 
-from engine.compare import Comparison
-from engine.scenario import load_scenario_file
+from ptree.engine.compare import Comparison
+from ptree.engine.scenario import load_scenario_file
 
 
 def test_orphans_differ_only_where_sub_reapers_change_the_tree():

@@ -7,14 +7,13 @@ import ast
 from pathlib import Path
 
 import pytest
+from ptree.engine.constants import REPARENT_REASONS
+from ptree.engine.invariants import INVARIANTS
+from ptree.engine.kernel import Kernel
+from ptree.engine.scenario import load_scenario_file, parse_scenario
+from ptree.engine.timeline import Timeline
+from ptree.webui.annotate import Annotations
 from scenario_util import scenario
-
-from engine.constants import REPARENT_REASONS
-from engine.invariants import INVARIANTS
-from engine.kernel import Kernel
-from engine.scenario import load_scenario_file, parse_scenario
-from engine.timeline import Timeline
-from webui.annotate import Annotations
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED = sorted((ROOT / "scenarios").glob("*.yaml"))
@@ -115,7 +114,7 @@ def test_a_stopped_process_xstat_reads_stopped_not_killed():
 def test_violations_are_records_naming_the_lwp():
     """The before-fix race's shortest trace, replayed: the violation event's record names
     the invariant and the LWP that was freed while on its CPU."""
-    from engine.explore import explore
+    from ptree.engine.explore import explore
     sc = load_scenario_file(ROOT / "scenarios" / "multi-lwp-exit-race.yaml")
     sc.race = "before-fix"
     found = explore(sc).violations[0]
@@ -156,7 +155,7 @@ def test_every_pc_names_a_kernel_method():
 
 
 def test_every_scenario_command_starts_a_kernel_method():
-    from engine import scenario as sc
+    from ptree.engine import scenario as sc
     calls = set()
     for name in dir(sc._Parser):
         if name.startswith("cmd_"):

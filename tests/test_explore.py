@@ -8,12 +8,11 @@ import jsonpatch
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from engine.explore import explore
-from engine.randomgen import Generator
-from engine.runner import Run
-from engine.scenario import load_scenario_file, parse_scenario
-from engine.timeline import ChoiceTimeline
+from ptree.engine.explore import explore
+from ptree.engine.randomgen import Generator
+from ptree.engine.runner import Run
+from ptree.engine.scenario import load_scenario_file, parse_scenario
+from ptree.engine.timeline import ChoiceTimeline
 
 RACE = "scenarios/multi-lwp-exit-race.yaml"
 
@@ -25,7 +24,7 @@ def with_race(path, race):
 
 
 def cli(*args):
-    return subprocess.run([sys.executable, "-m", "webui.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "ptree", *args], capture_output=True,
                           text=True, timeout=600)
 
 

@@ -9,8 +9,8 @@ the command line either runs the file (exit 0 or 1, no traceback) or answers bad
 with exit 2 and `FILE:LINE: message` on stderr.  Exit 3, the catch-all's internal error,
 fails the test: it means the fuzzer found a crash.
 
-The CLI is driven in-process (webui.cli.main), so thousands of cases are cheap; a few
-cases go through a real `python -m webui.cli` subprocess, and the same documents are
+The CLI is driven in-process (ptree.webui.cli.main), so thousands of cases are cheap; a few
+cases go through a real `python -m ptree` subprocess, and the same documents are
 opened through the Socket.IO test client (the editor and `?text=`), which must answer
 `scenario_error` or a snapshot and go on answering.
 
@@ -31,11 +31,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from ptree.engine.randomgen import generate
+from ptree.engine.scenario import dump_scenario
+from ptree.webui.cli import main
 from scenario_util import REPO, cli
-
-from engine.randomgen import generate
-from engine.scenario import dump_scenario
-from webui.cli import main
 
 FULL = os.environ.get("PTREE_FUZZ") == "full"
 SCALE = float(os.environ.get("PTREE_FUZZ_SCALE", "1"))
@@ -376,7 +375,7 @@ COMMANDS = [["run"], ["run", "--json"], ["check"], ["explore", "--max-states", "
 
 # ---------------------------------------------------------------------- the oracle
 def run_main(argv):
-    """webui.cli.main in-process: (exit status, stdout, stderr)."""
+    """ptree.webui.cli.main in-process: (exit status, stdout, stderr)."""
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         status = main([str(a) for a in argv])
@@ -460,7 +459,7 @@ def test_the_catch_all_is_one_line_naming_the_file_and_exit_3(tmp_path):
     path = tmp_path / "s.yaml"
     path.write_text(CORPUS[0])
     with open("/dev/full", "w") as full:
-        proc = subprocess.run([sys.executable, "-m", "webui.cli", "run", str(path)],
+        proc = subprocess.run([sys.executable, "-m", "ptree", "run", str(path)],
                               cwd=REPO, stdout=full, stderr=subprocess.PIPE, text=True,
                               timeout=120)
     assert proc.returncode == 3
@@ -473,7 +472,7 @@ def test_the_catch_all_is_one_line_naming_the_file_and_exit_3(tmp_path):
 @pytest.fixture(scope="module")
 def fuzz_sio():
     """One Socket.IO test client for the module (hypothesis runs many cases per test)."""
-    from webui.app import create_app, socketio
+    from ptree.webui.app import create_app, socketio
     app = create_app({"ASYNC_MODE": "threading", "TESTING": True})
     client = socketio.test_client(app)
     assert client.is_connected()

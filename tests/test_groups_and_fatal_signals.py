@@ -4,12 +4,11 @@ thread acts on a fatal signal (DragonFly kern_sig.c's find_lwp_for_signal order)
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from ptree.engine.randomgen import Generator
+from ptree.engine.scenario import dump_scenario, parse_scenario
+from ptree.engine.timeline import Timeline
 from scenario_util import story
 from test_properties import HypothesisPicker
-
-from engine.randomgen import Generator
-from engine.scenario import dump_scenario, parse_scenario
-from engine.timeline import Timeline
 
 KERNELS = ["classic", "reaper"]
 # init 1, sh 2, a 3: a's own group is 3.

@@ -11,14 +11,13 @@ from pathlib import Path
 
 import pytest
 from markupsafe import escape
-
-from engine.compare import Comparison
-from engine.quiz import Quiz
-from engine.scenario import load_scenario_file, parse_scenario
-from engine.timeline import Timeline
-from webui import pages
-from webui.app import create_app, socketio
-from webui.cli import main as cli_main
+from ptree.engine.compare import Comparison
+from ptree.engine.quiz import Quiz
+from ptree.engine.scenario import load_scenario_file, parse_scenario
+from ptree.engine.timeline import Timeline
+from ptree.webui import pages
+from ptree.webui.app import create_app, socketio
+from ptree.webui.cli import main as cli_main
 
 ROOT = Path(__file__).resolve().parent.parent
 E2E_SCENARIOS = ROOT / "tests" / "e2e" / "scenarios"

@@ -13,10 +13,9 @@ import jsonpatch
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from engine.randomgen import Generator
-from engine.runner import Run
-from engine.scenario import dump_scenario, parse_scenario
+from ptree.engine.randomgen import Generator
+from ptree.engine.runner import Run
+from ptree.engine.scenario import dump_scenario, parse_scenario
 
 
 class HypothesisPicker:

@@ -2,10 +2,9 @@
 the wrong options really are wrong (checked by running them)."""
 
 import pytest
-
-from engine.quiz import Quiz
-from engine.randomgen import generate
-from engine.scenario import load_scenario_file
+from ptree.engine.quiz import Quiz
+from ptree.engine.randomgen import generate
+from ptree.engine.scenario import load_scenario_file
 
 
 def test_predict_after_an_exit_offers_folklore_trees():

@@ -7,9 +7,8 @@ with refs 2 and OWNED|REALINIT (F000:954-968).
 """
 
 import pytest
+from ptree.engine.kernel import Kernel
 from scenario_util import W_EXIT, Story, doc, run_text, scenario
-
-from engine.kernel import Kernel
 
 LWP0 = {"tid": 0, "state": "LSRUN", "exit": None, "blocked": None}
 
@@ -65,8 +64,8 @@ def test_boot_lwp_flags_and_lwps_are_exactly_one(profile):
 @pytest.mark.parametrize("profile", ["reaper", "classic"])
 def test_boot_state_of_a_run_is_the_boot_document(profile):
     """A scenario's run starts from the same document (seq 0) before its first step."""
-    from engine.runner import Run
-    from engine.scenario import parse_scenario
+    from ptree.engine.runner import Run
+    from ptree.engine.scenario import parse_scenario
     run = Run(parse_scenario(scenario(["init: fork a"], kernel=profile)))
     want = expected_boot(profile)
     assert project(doc(run), want) == want

@@ -6,10 +6,9 @@ and the vfork parent's wakeup.
 import copy
 
 import pytest
+from ptree.engine.runner import Run
+from ptree.engine.scenario import ScenarioError, parse_scenario
 from scenario_util import W_EXIT, Api, Story, scenario
-
-from engine.runner import Run
-from engine.scenario import ScenarioError, parse_scenario
 
 PROFILES = ["reaper", "classic"]
 PANIC = "panic: Going nowhere without my init!"

@@ -5,10 +5,9 @@ reaper task, the master LWP, and the exit states WEXIT -> EXITING -> SWITCHED_OU
 from itertools import pairwise
 
 import pytest
+from ptree.engine.constants import FORK_FLAGS
+from ptree.engine.waitstatus import W_EXITCODE
 from scenario_util import W_EXIT, Api, Story, explore
-
-from engine.constants import FORK_FLAGS
-from engine.waitstatus import W_EXITCODE
 
 PROFILES = ["reaper", "classic"]
 

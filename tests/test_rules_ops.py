@@ -10,9 +10,8 @@ from itertools import pairwise
 
 import jsonpatch
 import pytest
+from ptree.engine.doc import apply_ops
 from scenario_util import Story
-
-from engine.doc import apply_ops
 
 STORIES = {
     "bundled-orphans-and-reapers": ("reaper", [

@@ -8,9 +8,8 @@ at a node (owner included) + its child nodes + 1 for init's static node.
 """
 
 import pytest
+from ptree.engine.constants import P_PID, PROC_REAP_ACQUIRE, PROC_REAP_STATUS
 from scenario_util import W_EXIT, Api, Story
-
-from engine.constants import P_PID, PROC_REAP_ACQUIRE, PROC_REAP_STATUS
 
 
 def status(s, step):

@@ -3,6 +3,7 @@ reports, ECHILD, WNOHANG, sleeping and waking, EINTR, and the raw status words.
 """
 
 import pytest
+from ptree.engine.constants import SIGSTOP, WCONTINUED, WLINUXCLONE, WNOHANG, WUNTRACED
 from scenario_util import (
     W_CONTINUED,
     W_EXIT,
@@ -13,8 +14,6 @@ from scenario_util import (
     Story,
     explore,
 )
-
-from engine.constants import SIGSTOP, WCONTINUED, WLINUXCLONE, WNOHANG, WUNTRACED
 
 PROFILES = ["reaper", "classic"]
 

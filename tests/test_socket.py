@@ -11,11 +11,10 @@ from pathlib import Path
 
 import jsonpatch
 import pytest
-
-from engine.scenario import load_scenario_file
-from engine.timeline import Timeline
-from webui.app import create_app, socketio
-from webui.sessions import SessionLimitError, SessionRegistry
+from ptree.engine.scenario import load_scenario_file
+from ptree.engine.timeline import Timeline
+from ptree.webui.app import create_app, socketio
+from ptree.webui.sessions import SessionLimitError, SessionRegistry
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED = "orphans-and-reapers"

@@ -15,12 +15,11 @@ from pathlib import Path
 
 import jsonpatch
 import pytest
-
-from engine.explore import explore
-from engine.runner import run_scenario
-from engine.scenario import load_scenario_file, parse_scenario
-from engine.timeline import ChoiceTimeline, Timeline
-from webui.app import socketio
+from ptree.engine.explore import explore
+from ptree.engine.runner import run_scenario
+from ptree.engine.scenario import load_scenario_file, parse_scenario
+from ptree.engine.timeline import ChoiceTimeline, Timeline
+from ptree.webui.app import socketio
 
 ROOT = Path(__file__).resolve().parent.parent
 RACE = "multi-lwp-exit-race"
@@ -223,7 +222,7 @@ def ptree_run_json(tmp_path, text):
     path = tmp_path / "exported.yaml"
     path.write_text(text)
     ptree = Path(sys.executable).parent / "ptree"
-    cmd = [str(ptree)] if ptree.exists() else [sys.executable, "-m", "webui.cli"]
+    cmd = [str(ptree)] if ptree.exists() else [sys.executable, "-m", "ptree"]
     proc = subprocess.run([*cmd, "run", str(path), "--json"], capture_output=True, text=True,
                           cwd=ROOT)
     assert proc.returncode in (0, 1), proc.stderr

@@ -13,12 +13,11 @@ Expected values are worked out from those loops, not read from the engine.
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from ptree.engine.randomgen import Generator
+from ptree.engine.runner import Run
+from ptree.engine.scenario import dump_scenario, parse_scenario
 from scenario_util import story
 from test_properties import HypothesisPicker
-
-from engine.randomgen import Generator
-from engine.runner import Run
-from engine.scenario import dump_scenario, parse_scenario
 
 KERNELS = ["classic", "reaper"]
 VFORK = ["init: fork sh", "sh: fork other", "sh: vfork v", "init: kill sh SIGSTOP",

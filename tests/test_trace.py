@@ -22,12 +22,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from ptree.engine.runner import Run
+from ptree.engine.scenario import MAX_STEPS, NAME_RE, parse_scenario
+from ptree.webui.strace import looks_like_strace, parse_text, read_log, split_args
+from ptree.webui.trace import convert, linux_signal, program_name
 from scenario_util import REPO, cli
-
-from engine.runner import Run
-from engine.scenario import MAX_STEPS, NAME_RE, parse_scenario
-from webui.strace import looks_like_strace, parse_text, read_log, split_args
-from webui.trace import convert, linux_signal, program_name
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "strace"
 TRACED = REPO / "scenarios" / "traced"
@@ -520,7 +519,7 @@ def test_a_command_that_cannot_start_is_a_clear_message(tmp_path):
 
 def test_strace_missing_says_how_to_install_it():
     env = {**os.environ, "PATH": "/nonexistent"}
-    proc = subprocess.run([PY, "-m", "webui.cli", "trace", "--", "/bin/true"], cwd=REPO,
+    proc = subprocess.run([PY, "-m", "ptree", "trace", "--", "/bin/true"], cwd=REPO,
                           env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert "strace is not installed" in proc.stderr and "apt-get install strace" in proc.stderr
@@ -530,7 +529,7 @@ def test_ptrace_refused_says_so_and_how_to_fix_it(ptrace):
     """A traced process cannot trace: ptree trace run under strace gets EPERM from
     ptrace, a real refusal, and must say why and what to do."""
     proc = subprocess.run([shutil.which("strace"), "-f", "-qq", "-o", os.devnull, PY, "-m",
-                           "webui.cli", "trace", "--", "true"], cwd=REPO, capture_output=True,
+                           "ptree", "trace", "--", "true"], cwd=REPO, capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 2 and proc.stdout == ""
     assert "strace cannot trace here: ptrace is not permitted" in proc.stderr

@@ -2,8 +2,7 @@
 not from the engine's output."""
 
 import pytest
-
-from engine.waitstatus import (
+from ptree.engine.waitstatus import (
     W_EXITCODE,
     W_STOPCODE,
     WEXITSTATUS,

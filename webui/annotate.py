@@ -12,7 +12,7 @@ so a position's labels cost a lookup, not a replay.
 import bisect
 import re
 
-from engine.waitstatus import xstat_text
+from ptree.engine.waitstatus import xstat_text
 
 _PROC_FIELD = re.compile(r"^/procs/(\d+)(?:/(state|xstat))?$")
 

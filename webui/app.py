@@ -2,19 +2,17 @@
 
 `socketio` is created unbound and attached to an app by `init_app` in `create_app`, as in
 the Flask tutorial and Flask-SocketIO-Chat.  Nothing here monkey-patches: eventlet's patching
-happens only in `webui.server.serve`, the server process's entry point, so importing this
+happens only in `ptree.webui.server.serve`, the server process's entry point, so importing this
 module (pytest does) leaves the standard library alone.
 """
-
-from pathlib import Path
 
 from flask import Flask, render_template, send_from_directory
 from flask_socketio import SocketIO
 
+from ptree.resources import data_dir
+
 from .library import Library
 from .sessions import IDLE_SECONDS, MAX_SESSIONS, SessionRegistry
-
-ROOT = Path(__file__).resolve().parent.parent
 
 socketio = SocketIO()
 
@@ -27,11 +25,11 @@ def create_app(test_config=None):
     EXTRA_SCENARIO_DIRS (added after them, as `--scenarios DIR` does), MAX_SESSIONS,
     IDLE_SECONDS, TESTING.
     """
-    app = Flask(__name__, template_folder=str(ROOT / "templates"),
-                static_folder=str(ROOT / "static"), static_url_path="/static")
+    app = Flask(__name__, template_folder=str(data_dir("templates")),
+                static_folder=str(data_dir("static")), static_url_path="/static")
     app.config.from_mapping(
         ASYNC_MODE=None,
-        SCENARIO_DIRS=[ROOT / "scenarios"],
+        SCENARIO_DIRS=[data_dir("scenarios")],
         EXTRA_SCENARIO_DIRS=[],
         MAX_SESSIONS=MAX_SESSIONS,
         IDLE_SECONDS=IDLE_SECONDS,

@@ -12,9 +12,9 @@ import json
 import os
 import sys
 
-from engine.errors import EngineError
-from engine.runner import check_scenario_file, run_scenario
-from engine.scenario import ScenarioError, load_scenario_file
+from ptree.engine.errors import EngineError
+from ptree.engine.runner import check_scenario_file, run_scenario
+from ptree.engine.scenario import ScenarioError, load_scenario_file
 
 
 def _fail(err):
@@ -24,7 +24,7 @@ def _fail(err):
 
 def _status_text(status):
     """ " (exit 3)" after a step's return value, or "" when it carries no status."""
-    from engine.waitstatus import status_text
+    from ptree.engine.waitstatus import status_text
     text = status_text(status)
     return f" ({text})" if text else ""
 
@@ -49,7 +49,22 @@ def format_event(ev):
     return line
 
 
+def scenario_path(arg):
+    """A scenario argument as a path: the file if one of that name exists, else the
+    bundled scenario of that name (`ptree run orphans-and-reapers`), else the argument
+    unchanged (so reading it reports the missing file)."""
+    if os.path.exists(arg):
+        return arg
+    from ptree.resources import data_dir
+    root = data_dir("scenarios")
+    for candidate in (root / f"{arg}.yaml", root / "traced" / f"{arg}.yaml"):
+        if candidate.is_file():
+            return str(candidate)
+    return arg
+
+
 def cmd_run(args):
+    args.file = scenario_path(args.file)
     try:
         scenario = load_scenario_file(args.file)
         run, events = run_scenario(scenario)
@@ -92,13 +107,14 @@ def check_file(path, out=None, err=None):
 def cmd_check(args):
     worst = 0
     for path in args.files:
-        args.current = path                        # named by an internal error
+        args.current = path = scenario_path(path)  # named by an internal error
         worst = max(worst, check_file(path))
     return worst
 
 
 def cmd_explore(args):
-    from engine.explore import explore
+    from ptree.engine.explore import explore
+    args.file = scenario_path(args.file)
     try:
         scenario = load_scenario_file(args.file)
         if scenario.schedule == "choice":
@@ -135,8 +151,8 @@ def cmd_explore(args):
 
 
 def cmd_random(args):
-    from engine.randomgen import generate
-    from engine.scenario import dump_scenario
+    from ptree.engine.randomgen import generate
+    from ptree.engine.scenario import dump_scenario
     if args.actions < 1 or not 0 <= args.fork_ratio <= 1:
         print("ptree random: --actions must be >= 1 and --fork-ratio within 0..1",
               file=sys.stderr)
@@ -172,9 +188,9 @@ def cmd_trace(args):
     import shlex
     from datetime import UTC, datetime
 
-    from webui.strace import read_log
-    from webui.trace import convert
-    from webui.tracer import TraceError, trace_command
+    from ptree.webui.strace import read_log
+    from ptree.webui.trace import convert
+    from ptree.webui.tracer import TraceError, trace_command
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if args.timeout <= 0:
         print("ptree trace: --timeout must be more than 0 seconds", file=sys.stderr)
@@ -210,8 +226,8 @@ def cmd_trace(args):
 def cmd_import_strace(args):
     """`ptree import-strace LOG`: an existing strace -f log (a file, an -ff folder or
     prefix) as a scenario."""
-    from webui.strace import read_log
-    from webui.trace import convert
+    from ptree.webui.strace import read_log
+    from ptree.webui.trace import convert
     try:
         records, files = read_log(args.log)
         where = files[0] if len(files) == 1 else f"{len(files)} -ff files {args.log}"
@@ -235,14 +251,20 @@ def cmd_import_strace(args):
 
 
 def cmd_serve(args):
-    from webui.server import serve
-    serve(args.host, args.port, args.async_mode, args.scenarios)
+    from ptree.webui.server import PortInUse, serve
+    try:
+        serve(args.host, args.port, args.async_mode, args.scenarios, open_browser=args.open)
+    except PortInUse as e:
+        print(f"ptree serve: {e}", file=sys.stderr)
+        return 2
     return 0
 
 
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="ptree", description="Explore DragonFly BSD's process lifecycle, one event at a time.")
+    from ptree import __version__
+    parser.add_argument("--version", action="version", version=f"ptree {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="run a scenario and print its event log")
     p.add_argument("file")
@@ -285,6 +307,7 @@ def build_parser():
     p.add_argument("--port", type=int, default=5000)
     p.add_argument("--async-mode", choices=("eventlet", "threading"), default="eventlet")
     p.add_argument("--scenarios", default=None, help="a folder of extra scenario files")
+    p.add_argument("--open", action="store_true", help="open the explorer in the default browser")
     p.set_defaults(func=cmd_serve)
     return parser
 
@@ -323,6 +346,9 @@ def main(argv=None):
     except BrokenPipeError:                        # `ptree run x | head`
         _quiet_stdout()
         return 0
+    except KeyboardInterrupt:                      # Ctrl-C: the shell's 128 + SIGINT
+        print("ptree: interrupted", file=sys.stderr)
+        return 130
     except Exception as exc:
         return internal_error(args, exc)
 

@@ -13,10 +13,9 @@ import time
 
 from flask import current_app, request
 from flask_socketio import ConnectionRefusedError, emit
-
-from engine.errors import EngineError
-from engine.explore import explore
-from engine.scenario import ScenarioError, check_text
+from ptree.engine.errors import EngineError
+from ptree.engine.explore import explore
+from ptree.engine.scenario import ScenarioError, check_text
 
 from .app import socketio
 from .library import EDITOR_FILENAME, MAX_CHOICES, choice_run, interactive_base
@@ -84,14 +83,6 @@ def _speed(data, default):
     return min(MAX_SPEED, max(MIN_SPEED, float(value)))
 
 
-def _open_text(text, label):
-    """The Run of the editor's text (or a `?text=` link's).  check_text first: a JSON
-    string can carry a lone surrogate, which the library's hash of the text cannot
-    encode; it is bad input at its line, like any other."""
-    check_text(text, EDITOR_FILENAME)
-    return _library().open_text(text, label)
-
-
 def _require_run(session):
     if session.run is None:
         raise ProtocolError("no scenario is open: send 'open' first", code="no_scenario")
@@ -142,7 +133,10 @@ def _open_text(text, label):
     """The Run of editor text.  Text that reads as strace output (a log pasted into the
     editor or dropped on the page) is converted here, as `ptree import-strace` does, and
     the scenario it makes is opened (and shown in the editor); a log that cannot be read
-    is a scenario_error at its line."""
+    is a scenario_error at its line.  check_text first: a JSON string can carry a lone
+    surrogate, which neither the converter nor the library's hash of the text can encode;
+    it is bad input at its line, like any other."""
+    check_text(text, EDITOR_FILENAME)
     if looks_like_strace(text):
         text = _strace_scenario(text)
     return _library().open_text(text, label)

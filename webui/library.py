@@ -17,11 +17,11 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
-from engine.errors import EngineError
-from engine.runner import Run as EngineRun
-from engine.scenario import ScenarioError, load_scenario_file, parse_scenario
-from engine.timeline import ChoiceTimeline, Timeline
-from engine.waitstatus import status_text
+from ptree.engine.errors import EngineError
+from ptree.engine.runner import Run as EngineRun
+from ptree.engine.scenario import ScenarioError, load_scenario_file, parse_scenario
+from ptree.engine.timeline import ChoiceTimeline, Timeline
+from ptree.engine.waitstatus import status_text
 
 from .annotate import Annotations
 

@@ -42,15 +42,14 @@ from flask import (
     request,
     url_for,
 )
+from ptree.engine.compare import Comparison
+from ptree.engine.errors import EngineError
+from ptree.engine.quiz import Quiz
+from ptree.engine.randomgen import generate
+from ptree.engine.scenario import ScenarioError, dump_scenario, load_scenario_file, parse_scenario
+from ptree.engine.timeline import Timeline
+from ptree.engine.waitstatus import status_text, xstat_text
 from werkzeug.exceptions import HTTPException
-
-from engine.compare import Comparison
-from engine.errors import EngineError
-from engine.quiz import Quiz
-from engine.randomgen import generate
-from engine.scenario import ScenarioError, dump_scenario, load_scenario_file, parse_scenario
-from engine.timeline import Timeline
-from engine.waitstatus import status_text, xstat_text
 
 from .library import Library, Run
 

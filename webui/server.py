@@ -4,17 +4,52 @@ This is the only place eventlet monkey-patches the standard library, and only wh
 for eventlet, so tests (which import webui.app) and `ptree run/check` never patch anything.
 """
 
+import errno
 import logging
+import socket
 import warnings
 from pathlib import Path
 
 
-def serve(host="127.0.0.1", port=5000, async_mode="eventlet", scenarios_dir=None):
+class PortInUse(Exception):
+    """The address `ptree serve` was asked for is taken: said in one line, exit 2."""
+
+
+def check_port(host, port):
+    """Bind (host, port) once and let it go, so a taken port is a clear message before
+    anything starts, not a traceback from deep inside the server."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as e:
+        raise PortInUse(f"cannot serve on {host}:{port}: {e.strerror}") from None
+    family, kind, proto, _, addr = infos[0]
+    with socket.socket(family, kind, proto) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(addr)
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                raise PortInUse(f"port {port} on {host} is already in use (is another ptree "
+                                f"serve running?); choose another with --port") from None
+            raise PortInUse(f"cannot serve on {host}:{port}: {e.strerror}") from None
+
+
+def _open_browser(url):
+    """--open: the default browser, where there is one (said when there is none)."""
+    import webbrowser
+    if not webbrowser.open(url):
+        print(f"ptree: no browser to open here; open {url} yourself", flush=True)
+
+
+def serve(host="127.0.0.1", port=5000, async_mode="eventlet", scenarios_dir=None,
+          open_browser=False):
     """Serve the explorer until interrupted.
 
     scenarios_dir: a folder (or list of folders) of *.yaml added to the bundled library;
-    a file there with a bundled scenario's name replaces it.
+    a file there with a bundled scenario's name replaces it.  open_browser: open the
+    explorer in the default browser once the server runs.  Raises PortInUse.
     """
+    check_port(host, port)
     if async_mode == "eventlet":
         # Eventlet is the product's stated default although it is in maintenance mode; its
         # import-time deprecation notice is for its own users' planning, not ours to print.
@@ -25,12 +60,15 @@ def serve(host="127.0.0.1", port=5000, async_mode="eventlet", scenarios_dir=None
     elif async_mode != "threading":
         raise ValueError(f"async mode must be eventlet or threading, not {async_mode!r}")
 
-    from webui.app import create_app, socketio
+    from ptree.webui.app import create_app, socketio
 
     extra = scenarios_dir if isinstance(scenarios_dir, (list, tuple)) else [scenarios_dir]
     app = create_app({"ASYNC_MODE": async_mode,
                       "EXTRA_SCENARIO_DIRS": [Path(d) for d in extra if d]})
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    print(f"ptree: serving the explorer at http://{host}:{port}/ ({async_mode})", flush=True)
+    url = f"http://{host}:{port}/"
+    print(f"ptree: serving the explorer at {url} ({async_mode})", flush=True)
+    if open_browser:
+        socketio.start_background_task(_open_browser, url)
     kwargs = {"log_output": False} if async_mode == "eventlet" else {"allow_unsafe_werkzeug": True}
     socketio.run(app, host=host, port=port, **kwargs)

@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.scenario import ScenarioError
+from ptree.engine.scenario import ScenarioError
 
 MAX_LOG_BYTES = 256 * 1024 * 1024
 

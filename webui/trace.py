@@ -37,10 +37,10 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from engine.constants import SIGNALS
-from engine.kernel import MAX_MAXPROC
-from engine.runner import Run
-from engine.scenario import MAX_STEPS, ScenarioError, make_step, new_scenario, parse_scenario
+from ptree.engine.constants import SIGNALS
+from ptree.engine.kernel import MAX_MAXPROC
+from ptree.engine.runner import Run
+from ptree.engine.scenario import MAX_STEPS, ScenarioError, make_step, new_scenario, parse_scenario
 
 from .strace import c_string, ret_errno, ret_value, signal_fields, split_args, string_list
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-PTREE = [sys.executable, "-m", "webui.cli"]
+PTREE = [sys.executable, "-m", "ptree"]
 # The interpreter as the title shows it: relative to the repository when inside it.
 PY = os.path.relpath(sys.executable, ROOT) if sys.executable.startswith(str(ROOT)) \
     else sys.executable

@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
-
-from engine.explore import explore
-from engine.scenario import load_scenario_file
-from engine.timeline import ChoiceTimeline
+from ptree.engine.explore import explore
+from ptree.engine.scenario import load_scenario_file
+from ptree.engine.timeline import ChoiceTimeline
 
 pytestmark = pytest.mark.browser
 

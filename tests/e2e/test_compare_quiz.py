@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
-
-from engine.compare import Comparison
-from engine.scenario import load_scenario_file, parse_scenario
-from engine.timeline import Timeline
-from webui import pages
+from ptree.engine.compare import Comparison
+from ptree.engine.scenario import load_scenario_file, parse_scenario
+from ptree.engine.timeline import Timeline
+from ptree.webui import pages
 
 pytestmark = pytest.mark.browser
 

@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
-
-from engine.scenario import load_scenario_file
-from engine.timeline import Timeline
+from ptree.engine.scenario import load_scenario_file
+from ptree.engine.timeline import Timeline
 
 pytestmark = pytest.mark.browser
 

@@ -71,7 +71,7 @@ def traced_pipeline(tmp_path_factory):
         pytest.skip(f"ptrace is refused on this machine, so strace cannot run here: "
                     f"{probe.stderr.strip()}")
     log = tmp_path_factory.mktemp("trace") / "pipeline.log"
-    proc = subprocess.run([sys.executable, "-m", "webui.cli", "trace", "--strace-log", str(log),
+    proc = subprocess.run([sys.executable, "-m", "ptree", "trace", "--strace-log", str(log),
                            "--", "sh", "-c", "sleep 1 & ls | wc -l"], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr

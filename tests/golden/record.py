@@ -41,7 +41,7 @@ def _sha(data):
 
 def _cli(*argv):
     """(exit status, stdout) of the `ptree` command run in-process."""
-    from webui.cli import main
+    from ptree.webui.cli import main
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         status = main(list(argv))
@@ -49,8 +49,8 @@ def _cli(*argv):
 
 
 def _events_digest(path):
-    from engine.runner import run_scenario
-    from engine.scenario import load_scenario_file
+    from ptree.engine.runner import run_scenario
+    from ptree.engine.scenario import load_scenario_file
     _, events = run_scenario(load_scenario_file(path))
     proj = [{k: ev.get(k) for k in EVENT_FIELDS} for ev in events]
     return _sha(json.dumps(proj, sort_keys=True, separators=(",", ":"))), len(events)
