@@ -78,8 +78,8 @@ SEED_FILES = {s.key: s for s in (
 # Keys a reference may use that name no seed file: said so, never shown as lines.
 NOT_SEEDS = {
     "E2014": ("kern_exit.c", "2014",
-              "sys/kern/kern_exit.c of 2014 (exit1 at f0d55ae9f692): not a seed; "
-              "kernel-semantics.md's appendix describes it"),
+              "not a seed: the 2014 kern_exit.c (exit1 at f0d55ae9f692) is described in "
+              "kernel-semantics.md's appendix"),
 }
 
 
