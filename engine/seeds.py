@@ -78,8 +78,7 @@ SEED_FILES = {s.key: s for s in (
 # Keys a reference may use that name no seed file: said so, never shown as lines.
 NOT_SEEDS = {
     "E2014": ("kern_exit.c", "2014",
-              "not a seed: the 2014 kern_exit.c (exit1 at f0d55ae9f692) is described in "
-              "kernel-semantics.md's appendix"),
+              "not a seed (kernel-semantics.md's appendix describes it)"),
 }
 
 

@@ -81,10 +81,11 @@ export function sourceRegion(label) {
   el.className = 'source mini-source';
   el.setAttribute('role', 'region');
   el.setAttribute('aria-label', label);
-  el.innerHTML = '<div class="source-head"><h2></h2><span class="source-file">no seed file</span>' +
+  // The name is a plain label, not a heading: the compare panes each keep one heading.
+  el.innerHTML = '<div class="source-head"><b class="source-title"></b><span class="source-file">no seed file</span>' +
     '<div class="source-tabs" role="group" aria-label="Cited files"></div></div>' +
     '<p class="source-note" aria-live="polite"></p><div class="source-code" tabindex="0" aria-label="Seed source lines"></div>';
-  el.querySelector('h2').textContent = label;
+  el.querySelector('.source-title').textContent = label;
   return el;
 }
 

@@ -99,6 +99,7 @@ export class SourcePane {
     this.renderTabs(cite, ref.key);
     this.renderNote(cite, ref);
     this.el.classList.remove('empty');
+    if (this.shownKey !== ref.key) this.fileEl.textContent = `${ref.file} (loading…)`;
     let seed;
     try {
       seed = await loadSeed(ref.key);

@@ -97,3 +97,9 @@ def api_seed(key):
     resp = jsonify(seed_listing(key))
     resp.headers["Cache-Control"] = "public, max-age=3600"   # the seeds never change
     return resp
+
+
+def warm_up():
+    """Read and highlight every seed now (the server's start calls it in the background)."""
+    for key in SEED_FILES:
+        seed_listing(key)
