@@ -8,6 +8,10 @@ import {
 import { formatSeed } from './state.js';
 
 const d3 = globalThis.d3;
+// prefers-reduced-motion: every fade, arc and delay is kept (no change goes unseen) but
+// none lasts more than a fifth of a second.
+const REDUCED = globalThis.matchMedia?.('(prefers-reduced-motion: reduce)').matches ?? false;
+const calm = (ms) => (REDUCED ? Math.min(ms, 200) : ms);
 
 // Geometry of the tree, in tree units (the viewport zooms them).  A node's width comes
 // from what it says (nodes.js); generations are as far apart as their labels need.
@@ -230,7 +234,7 @@ export class TreeView {
     // Reaped (or folded away): fade where it stands.
     fadeOut(sel.exit()
       .classed('exiting', true)
-      .attr('role', null).attr('aria-hidden', 'true'), Math.max(ctx.duration, 300) * 1.4)
+      .attr('role', null).attr('aria-hidden', 'true'), calm(Math.max(ctx.duration, 300) * 1.4))
       .attr('transform', function () { return `${d3.select(this).attr('transform').split(' scale')[0]} scale(0.85)`; });
   }
 
@@ -248,7 +252,7 @@ export class TreeView {
     const trail = this.gTrails.append('path').attr('class', 'trail').attr('d', path);
     const el = trail.node();
     const len = el.getTotalLength();
-    const move = Math.max(duration * 1.6, 250);
+    const move = calm(Math.max(duration * 1.6, 250));
     trail.attr('stroke-dasharray', `${len} ${len}`).attr('stroke-dashoffset', len)
       .transition().duration(move).ease(d3.easeCubicInOut).attr('stroke-dashoffset', 0)
       .transition().delay(1800).duration(900).style('opacity', 0).remove();
@@ -343,14 +347,14 @@ export class TreeView {
       if (prev && prev.ppid !== d.data.ppid && ctx.dir !== 'snapshot') {
         // The old edge vanishes at once; the new one appears when the move ends.
         e.interrupt('tree').style('opacity', 0).attr('d', to)
-          .transition('tree').delay(Math.max(ctx.duration * 1.6, 250)).duration(400).style('opacity', 1);
+          .transition('tree').delay(calm(Math.max(ctx.duration * 1.6, 250))).duration(calm(400)).style('opacity', 1);
       } else if (this.__to !== to) {
         if (ctx.big) e.interrupt('tree').attr('d', to).style('opacity', 1);
         else e.transition(t).attr('d', to).style('opacity', 1);
       }
       this.__to = to;
     });
-    fadeOut(sel.exit(), Math.max(ctx.duration, 300));
+    fadeOut(sel.exit(), calm(Math.max(ctx.duration, 300)));
   }
 
   /** The reason on an edge that is not a plain fork. */
@@ -368,11 +372,11 @@ export class TreeView {
     all.select('text').text((d) => state.edges[d.id]);
     all.select('rect').attr('x', (d) => -pillWidth(state.edges[d.id]) / 2)
       .attr('width', (d) => pillWidth(state.edges[d.id]));
-    const delay = ctx.dir === 'snapshot' ? 0 : Math.max(ctx.duration * 1.6, 250);
-    entered.attr('transform', at).transition('tree').delay(delay).duration(400).style('opacity', 1);
+    const delay = ctx.dir === 'snapshot' ? 0 : calm(Math.max(ctx.duration * 1.6, 250));
+    entered.attr('transform', at).transition('tree').delay(delay).duration(calm(400)).style('opacity', 1);
     if (ctx.big) sel.attr('transform', at);
     else sel.transition(t).attr('transform', at).style('opacity', 1);
-    fadeOut(sel.exit(), 300);
+    fadeOut(sel.exit(), calm(300));
   }
 
   /** LWPs gone from a process and now on the dead-LWP list, with their on-screen place. */
@@ -547,7 +551,7 @@ export class TrayView {
     const flying = new Set(leaving.map((l) => l.key));
     const key = (d) => `${d.freed ? 'freed:' : ''}${d.pid}/${d.tid}`;
     const sel = this.list.selectAll('li:not(.exiting)').data(items, key);
-    fadeOut(sel.exit().classed('disposed', true), Math.max(duration, 300) * 1.4);
+    fadeOut(sel.exit().classed('disposed', true), calm(Math.max(duration, 300) * 1.4));
     const entered = sel.enter().append('li')
       .attr('data-dead-pid', (d) => (d.freed ? null : d.pid))
       .attr('data-dead-tid', (d) => (d.freed ? null : d.tid))
@@ -581,7 +585,7 @@ export class TrayView {
     this.overlay.appendChild(dot);
     const x0 = l.from.left + l.from.width / 2 - box.left, y0 = l.from.top + l.from.height / 2 - box.top;
     const x1 = to.left + to.width / 2 - box.left, y1 = to.top + to.height / 2 - box.top;
-    const ms = Math.max(duration * 1.5, 250);
+    const ms = calm(Math.max(duration * 1.5, 250));
     const anim = dot.animate([
       { transform: `translate(${x0}px, ${y0}px)` },
       { transform: `translate(${(x0 + x1) / 2}px, ${Math.min(y0, y1) - 60}px)`, offset: 0.4 },
