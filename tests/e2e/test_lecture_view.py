@@ -75,13 +75,14 @@ GEOMETRY = """() => {
   const box = document.getElementById('tree').getBoundingClientRect();
   const view = {left: Math.max(box.left, 0), top: Math.max(box.top, 0),
                 right: Math.min(box.right, innerWidth), bottom: Math.min(box.bottom, innerHeight)};
-  const out = {outside: [], label: Infinity, nodes: 0};
+  const out = {outside: [], label: Infinity, lwp: Infinity, nodes: 0};
   for (const g of document.querySelectorAll('#tree g.node[data-pid]')) {
     out.nodes += 1;
     const r = g.getBoundingClientRect();
     if (r.left < view.left - 0.5 || r.top < view.top - 0.5 || r.right > view.right + 0.5 ||
         r.bottom > view.bottom + 0.5) out.outside.push([g.dataset.pid, r.left, r.top, r.right, r.bottom]);
     out.label = Math.min(out.label, g.querySelector('.l1').getBoundingClientRect().height);
+    for (const m of g.querySelectorAll('[data-tid]')) out.lwp = Math.min(out.lwp, m.getBoundingClientRect().height);
   }
   return out;
 }"""
@@ -107,12 +108,15 @@ def check_view(page, size, what, problems):
         problems.append(f"{where}: outside the view: {g['outside']}")
     if g["nodes"] <= 15 and g["label"] < 16:
         problems.append(f"{where}: labels {g['label']:.1f} px")
+    if g["nodes"] <= 15 and g["lwp"] < 14:
+        problems.append(f"{where}: LWP marks {g['lwp']:.1f} px")
 
 
 def test_every_scenario_stays_in_view_with_readable_labels(server, watched):
     """At a projector's 1024×768 and at 1920×1080, every process node of every bundled
     scenario lies inside the tree's box at the last event and three in between, and a tree
-    of up to 15 processes keeps its `PID NAME` labels at 16 CSS px or more.  One page
+    of up to 15 processes keeps its `PID NAME` labels at 16 CSS px or more and its LWP
+    marks at 14.  One page
     serves every scenario (picked in the Scenario box, moved along by the slider), and short
     animations (reduced motion) keep the test fast: the positions reached are the same."""
     page = watched
