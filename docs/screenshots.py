@@ -2,8 +2,10 @@
 
 Run with `make screenshots` (not part of `make test`: pictures are for people, and the
 end-to-end tests already assert what they show).  Starts `ptree serve`, drives Debian's
-Chromium at a projector-like 1600x900, and waits out animations where a picture should
-show their end (or, for the reparent, their middle) — fine in a script, never in a test.
+Chromium at a projector's 1024x768 (the compare and quiz pages at 1600x900, which they
+are laid out for), waits for the tree to settle (`data-settled`), and waits out
+animations where a picture should show their middle (the reparent) — fine in a script,
+never in a test.
 """
 
 import re
@@ -24,15 +26,26 @@ from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, SCENARIOS, Server  # noq
 DOCS = ROOT / "docs"
 
 
-def open_at(page, server, name, event):
-    page.goto(server.url(f"/?scenario={name}&event={event}"))
+PROJECTOR = {"width": 1024, "height": 768}
+WIDE = {"width": 1600, "height": 900}
+
+
+def settled(page):
+    expect(page.locator("#tree")).to_have_attribute("data-settled", "true", timeout=60_000)
+    # The source pane has its file (or says there is none to show).
+    expect(page.locator("#source .source-file")).not_to_contain_text("loading", timeout=60_000)
+    page.wait_for_timeout(400)          # the source pane's smooth scroll
+
+
+def open_at(page, server, name, event, query=""):
+    page.goto(server.url(f"/?scenario={name}&event={event}{query}"))
     expect(page.locator("#tree")).to_have_attribute("data-seq", str(event), timeout=60_000)
-    page.wait_for_timeout(1200)
+    settled(page)
 
 
 def select(page, pid):
     page.locator(f'g.node[data-pid="{pid}"]').click()
-    page.wait_for_timeout(300)
+    settled(page)
 
 
 def step(page, settle_ms):
@@ -72,6 +85,7 @@ def shoot_race(page, server):
 
 def shoot_compare_and_quiz(page, server):
     """Compare mode after the orphans' parent exits; a quiz question answered wrong."""
+    page.set_viewport_size(WIDE)
     page.goto(server.url("/compare?scenario=orphans-reaper&step=6"))
     expect(page.locator("#position")).to_have_text("Step 6 of 10")
     page.wait_for_timeout(900)
@@ -106,7 +120,7 @@ def main():
         server = Server("eventlet", extra_args=("--scenarios", tmp))
         try:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1600, "height": 900})
+            page = browser.new_page(viewport=PROJECTOR)
 
             open_at(page, server, "orphans-and-reapers", 6)    # b forked: SIDL
             shoot(page, "fork")
@@ -120,6 +134,10 @@ def main():
             shoot(page, "lwps")
             open_at(page, server, "threads-and-handovers", 26)  # sh asleep in wait4
             shoot(page, "blocked")
+            open_at(page, server, "multi-threaded-exit", 12)    # a.0 switched out, a.2 still on its CPU
+            shoot(page, "threads")
+            open_at(page, server, "orphans-and-reapers", 11, "&projector=1")
+            shoot(page, "projector")
 
             open_at(page, server, "orphans-and-reapers", 0)
             page.get_by_text("Scenario editor").click()
@@ -127,15 +145,16 @@ def main():
                 "title: a typo\nsteps:\n  - init: fork sh\n  - sh: frok a\n  - sh: wait4 any\n")
             page.get_by_role("button", name="Run edited scenario").click()
             expect(page.locator("#editor-error")).to_be_visible()
-            page.locator("#editor-panel").scroll_into_view_if_needed()
             page.wait_for_timeout(300)
             shoot(page, "editor-error")
 
+            page.set_viewport_size(WIDE)
             open_at(page, server, "bench-1000", big_start)
             shoot(page, "1000")
+            page.set_viewport_size(PROJECTOR)
 
-            shoot_compare_and_quiz(page, server)
             shoot_race(page, server)
+            shoot_compare_and_quiz(page, server)
             browser.close()
         finally:
             server.stop()

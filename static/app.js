@@ -3,11 +3,15 @@
 import { connect } from './socket.js';
 import { ExplorerState, MAX_URL, decodeChoices, decodeText, formatSeed, sessionQuery } from './state.js';
 import { LogView, TrayView, TreeView, escapeHtml, renderInspector } from './render.js';
+import { Scrubber } from './scrubber.js';
+import { SourcePane } from './source.js';
 
 const $ = (id) => document.getElementById(id);
 const DEFAULT_SCENARIO = 'orphans-and-reapers';
 const BASE_MS = 650;
+const REDUCED_MS = 160;     // prefers-reduced-motion: every change still shows, just quickly
 const reducedMotion = window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+const SHORT_SCREEN = 900;   // below this height the header starts folded to one line
 
 const state = new ExplorerState();
 let source = null;         // what the session shows: {name} or {text, name}; reopened after a reconnect
@@ -20,8 +24,19 @@ const tree = new TreeView($('tree'), {
   toggle: (pid) => { toggleSet(tree.collapsed, pid); renderAll({ dir: 'layout' }); },
   expand: (pid) => { tree.expanded.add(pid); renderAll({ dir: 'layout' }); },
 });
+tree.reducedMotion = reducedMotion;
 const tray = new TrayView($('tray'), $('overlay'));
-const log = new LogView($('log'), (seq) => send('jump', { event: seq }));
+const log = new LogView($('log'), (seq) => jumpTo(seq), (seq) => {
+  // A citation clicked: that event, and its source in view in the pane.
+  revealSource = true;
+  if (seq === state.seq) renderSource();
+  else jumpTo(seq);
+});
+const sourcePane = new SourcePane($('source'), { reducedMotion });
+let revealSource = false;   // the next source shown is also scrolled into the page's view
+const scrubber = new Scrubber($('scrubber'), $('scrub-marks'), {
+  jump: (n) => jumpTo(n), step: () => step(), back: () => back(), playPause: () => playPause(),
+});
 
 const transport = connect({
   connect: onConnect,
@@ -99,13 +114,15 @@ function onHello(msg) {
 function onSnapshot(msg) {
   if (!msg.full && msg.run !== state.run) return;  // a jump answer for a run we left
   resyncing = false;
+  const opened = msg.full && msg.run !== state.run;
   state.applySnapshot(msg);
   if (msg.full) {
     if (state.run !== editorRun) loadEditor(state.scenario.text);
     editorRun = state.run;
     showRunError();
   }
-  renderAll({ dir: 'snapshot' });
+  renderAll({ dir: 'snapshot', open: opened });
+  scrubber.answered();
 }
 
 function onDiff(msg) {
@@ -159,6 +176,8 @@ function openScenario(src, event = 0, opts = {}) {
 
 function step() { if (state.doc && state.seq < state.total) send('step'); }
 function back() { if (state.doc && state.seq > 0) send('back'); }
+/** Go to position n (clamped): the log, the timeline and the keys use it. */
+function jumpTo(n) { if (state.doc) send('jump', { event: Math.max(0, Math.min(n, state.total)) }); }
 function playPause() {
   if (!state.doc) return;
   if (state.playing) send('pause');
@@ -170,6 +189,11 @@ $('back').addEventListener('click', back);
 $('play').addEventListener('click', playPause);
 $('reset').addEventListener('click', () => { if (state.doc) send('reset'); });
 $('fit').addEventListener('click', () => tree.refit());
+$('projector').addEventListener('click', () => setProjector(!document.body.classList.contains('projector')));
+$('help').addEventListener('click', () => showHelp(true));
+$('help-close').addEventListener('click', () => showHelp(false));
+$('help-overlay').addEventListener('click', (e) => { if (e.target === $('help-overlay')) showHelp(false); });
+$('header-toggle').addEventListener('click', () => setHeaderOpen(!headerOpen));
 $('speed').addEventListener('change', (e) => {
   if (state.playing) send('speed', { speed: Number($('speed').value) });
   e.target.blur();
@@ -224,21 +248,41 @@ $('explore-results').addEventListener('click', (e) => {
 $('editor').addEventListener('input', () => renderGutter());
 $('editor').addEventListener('scroll', () => { $('gutter').scrollTop = $('editor').scrollTop; });
 
-// → step, ← back, space play/pause: not while typing, and not twice for a focused button.
+// → step, ← back, space play/pause, Home/End, PageUp/PageDown (by scripted step), and the
+// view's keys (the help overlay lists them all): not while typing, and not twice for a
+// focused button.  The timeline slider handles its own keys (scrubber.js).
 const TYPING = new Set(['INPUT', 'TEXTAREA', 'SELECT']);
 document.addEventListener('keydown', (e) => {
+  if (!$('help-overlay').hidden) {
+    if (e.key === 'Escape' || e.key === '?') { e.preventDefault(); showHelp(false); }
+    return;
+  }
   // A checkbox (Choice mode) keeps the arrows and digits; its space toggles it.
   const checkbox = e.target.type === 'checkbox';
   if ((TYPING.has(e.target.tagName) && !checkbox) || e.ctrlKey || e.metaKey || e.altKey) return;
   if (checkbox && e.key === ' ') return;
-  if (e.key === 'ArrowRight') { e.preventDefault(); step(); }
-  else if (e.key === 'ArrowLeft') { e.preventDefault(); back(); }
-  else if (e.key === ' ') { e.preventDefault(); if (!e.repeat) playPause(); }
-  else if (/^[1-9]$/.test(e.key) && state.mode === 'choice') {
+  // In the source pane the paging keys scroll the code, as in any scroller.
+  const inSource = Boolean(e.target.closest?.('.source-code'));
+  const key = e.key;
+  if (key === 'ArrowRight') { e.preventDefault(); step(); }
+  else if (key === 'ArrowLeft') { e.preventDefault(); back(); }
+  else if (key === ' ') { e.preventDefault(); if (!e.repeat) playPause(); }
+  else if ((key === 'Home' || key === 'End' || key === 'PageUp' || key === 'PageDown') && !inSource) {
+    e.preventDefault();
+    const to = { Home: 0, End: state.total, PageUp: scrubber.prevStep(state.seq), PageDown: scrubber.nextStep(state.seq) }[key];
+    scrubber.request(to);
+  }
+  else if (/^[1-9]$/.test(key) && state.mode === 'choice') {
     // 1-9: the n-th runnable action, as its button says.
-    const action = state.choice?.actions?.[Number(e.key) - 1];
+    const action = state.choice?.actions?.[Number(key) - 1];
     if (action) { e.preventDefault(); send('choose', { label: action.label }); }
   }
+  else if (key === '?') { e.preventDefault(); showHelp(true); }
+  else if (key === 'f' || key === 'F') { e.preventDefault(); tree.refit(); }
+  else if (key === 'p' || key === 'P') { e.preventDefault(); setProjector(!document.body.classList.contains('projector')); }
+  else if (key === 'h' || key === 'H') { e.preventDefault(); setHeaderOpen(!headerOpen); }
+  else if (key === 's' || key === 'S') { e.preventDefault(); $('source').querySelector('.source-code').focus(); }
+  else if (key === 'Escape' && state.selected !== null) { e.preventDefault(); state.selected = null; renderAll({ dir: 'select' }); }
 });
 document.addEventListener('keyup', (e) => {
   // A focused button would also "click" on space's keyup: the keydown above already acted.
@@ -248,7 +292,7 @@ document.addEventListener('keyup', (e) => {
 // -- drawing -------------------------------------------------------------------------------
 
 function duration(ctx) {
-  if (reducedMotion) return 0;
+  if (reducedMotion) return REDUCED_MS;
   if (state.playing) return Math.min(BASE_MS, 750 / state.speed);
   return ctx.dir === 'snapshot' ? 450 : BASE_MS;
 }
@@ -258,13 +302,16 @@ function renderAll(ctx) {
   const ms = duration(ctx);
   const ev = state.currentEvent();
   const actor = ev?.pid ?? null;
-  const leaving = tree.render(state, { dir: ctx.dir, duration: ms, focus: ctx.focus ?? actor });
+  const leaving = tree.render(state, { dir: ctx.dir, duration: ms, focus: ctx.focus ?? actor, open: ctx.open });
   tray.render(state, leaving, ms);
-  // With nothing selected the inspector follows the current event's actor.
+  // With nothing selected the inspector follows the current event's actor (projector
+  // mode shows it only for a process someone clicked).
+  document.body.classList.toggle('has-selection', state.selected !== null);
   renderInspector($('inspector'), $('inspector-title'), state, state.selected ?? actor);
   renderCurrent(ev);
   renderControls();
   log.render(state);
+  if (ctx.dir !== 'select' && ctx.dir !== 'layout') renderSource();
   syncUrl();
   if (!$('share-box').hidden) showShare(false);  // an open link follows the session
 }
@@ -280,7 +327,7 @@ function renderCurrent(ev) {
     $('current').innerHTML = `${head}<div class="ev"><span class="muted">Boot state: proc0 (swapper) and init. ${next}</span></div>${desc}`;
     return;
   }
-  const seed = formatSeed(ev.seed);
+  const seed = formatSeed(state.citeOf(ev));
   const result = ev.result ? `<div class="result">→ step ${ev.result.step} <code>${escapeHtml(ev.result.command)}</code> ${resultText(ev.result)}</div>` : '';
   const violation = ev.violation ? `<div class="violation" role="alert">⚠ Invariant violated: ${escapeHtml(ev.violation)}</div>` : '';
   if (ev.kind === 'violation') {
@@ -291,7 +338,7 @@ function renderCurrent(ev) {
   }
   $('current').innerHTML = `${head}<div class="ev"><span class="kind">${escapeHtml(ev.kind)}</span>` +
     `<span class="who">${escapeHtml(ev.name || ev.actor)}</span> ${escapeHtml(ev.summary)} ` +
-    `<span class="seed" title="${escapeHtml(seed.title)}">${escapeHtml(seed.text)}</span></div>${result}${violation}`;
+    `<button type="button" class="seed cite" title="${escapeHtml(seed.title)}\n(click: show in the Kernel source pane)">${escapeHtml(seed.text)}</button></div>${result}${violation}`;
 }
 
 function resultText(r) {
@@ -303,8 +350,16 @@ function resultText(r) {
   return `returns <b>${escapeHtml(String(r.ret))}</b>${extra}${info}`;
 }
 
+/** The Kernel source pane follows the current event. */
+function renderSource() {
+  const ev = state.currentEvent();
+  sourcePane.show(ev, state.citeOf(ev), { reveal: revealSource });
+  revealSource = false;
+}
+
 function renderControls() {
   $('position').textContent = `Event ${state.seq} of ${state.total}`;
+  scrubber.render(state);
   $('back').disabled = state.seq <= 0;
   $('step').disabled = state.seq >= state.total;
   $('reset').disabled = state.seq <= 0;
@@ -363,9 +418,10 @@ function syncUrl() {
 function writeUrl() {
   urlTimer = null;
   // The whole session when it fits (reload reopens it), else as much as fits.
-  let url = `${location.pathname}?${sessionQuery(where())}`;
+  const projector = document.body.classList.contains('projector');
+  let url = `${location.pathname}?${sessionQuery({ ...where(), projector })}`;
   if (location.origin.length + url.length > MAX_URL) {
-    url = `${location.pathname}?${sessionQuery({ ...where(), text: null, choices: null })}`;
+    url = `${location.pathname}?${sessionQuery({ ...where(), text: null, choices: null, projector })}`;
   }
   if (url !== location.pathname + location.search) history.replaceState(null, '', url);
 }
@@ -378,6 +434,50 @@ function where() {
     choices: state.mode === 'choice' ? state.choice?.trace || [] : null,
     event: state.seq,
   };
+}
+
+// -- the lecture-hall view: projector mode, the header, the keys overlay -----------------------
+
+let headerOpen = true;
+
+/** Projector mode: high contrast, larger type, the inspector only for a clicked process. */
+function setProjector(on) {
+  document.body.classList.toggle('projector', on);
+  $('projector').setAttribute('aria-pressed', String(on));
+  if (state.doc) syncUrl();
+}
+
+/** The header: the whole scenario title, event and description, or just the event's line. */
+function setHeaderOpen(open) {
+  headerOpen = open;
+  $('current').classList.toggle('collapsed', !open);
+  $('header-toggle').setAttribute('aria-expanded', String(open));
+}
+
+let helpReturn = null;
+function showHelp(show) {
+  const el = $('help-overlay');
+  if (show) {
+    helpReturn = document.activeElement;
+    el.hidden = false;
+    $('help-close').focus();
+  } else {
+    el.hidden = true;
+    helpReturn?.focus?.();
+  }
+}
+
+$('current').addEventListener('click', (e) => {
+  if (e.target.closest('.cite')) {
+    revealSource = true;
+    renderSource();
+  }
+});
+
+{
+  const params = new URLSearchParams(location.search);
+  if (params.get('projector') === '1') setProjector(true);
+  setHeaderOpen(window.innerHeight >= SHORT_SCREEN);
 }
 
 // -- export and share --------------------------------------------------------------------------
@@ -570,4 +670,4 @@ $('open-file').addEventListener('change', (e) => {
 });
 
 // For tests, the benchmark and the curious: the live objects.
-window.ptree = { state, send, socket: transport.socket, tree, where };
+window.ptree = { state, send, socket: transport.socket, tree, where, sourcePane, scrubber };

@@ -2,12 +2,22 @@
 // stepped together one scripted step at a time (GET /api/compare?...&step=N), with the
 // processes that differ marked ≠ in both panes and listed in words.
 import { MiniTree } from './minitree.js';
-import { fillEvents, fillTitle, getJSON, resultText, showError, sourceParams, syncPicker } from './pagekit.js';
+import {
+  fillEvents, fillTitle, firstCited, getJSON, resultText, showError, sourceParams, sourceRegion, syncPicker,
+} from './pagekit.js';
+import { SourcePane } from './source.js';
 
 const $ = (id) => document.getElementById(id);
 const KERNELS = ['classic', 'reaper'];
 const source = sourceParams();
 const trees = Object.fromEntries(KERNELS.map((k) => [k, new MiniTree($(`tree-${k}`), { idPrefix: k, minScale: 0.5 })]));
+// Under each tree, the seed source of the step's events in that kernel: the same step in
+// the 2010/2011 sources and in the 2014 ones.
+const sources = Object.fromEntries(KERNELS.map((k) => {
+  const el = sourceRegion(`Kernel source, ${k}`);
+  $(`pane-${k}`).append(el);
+  return [k, new SourcePane(el)];
+}));
 
 let shown = null;     // the last answer drawn
 let wanted = Math.max(0, Number.parseInt(new URLSearchParams(location.search).get('step') || '0', 10) || 0);
@@ -70,7 +80,9 @@ function draw(body) {
       result.classList.remove('failed');
       result.textContent = body.step ? '' : 'boot state';
     }
-    fillEvents($(`events-${k}`), pane.events);
+    fillEvents($(`events-${k}`), pane.events, (ev) => sources[k].show(ev, ev.cite, { reveal: true }));
+    const ev = firstCited(pane.events);
+    sources[k].show(ev, ev?.cite || null);
   }
   const list = $('diffs');
   if (body.diffs.length === 0) {

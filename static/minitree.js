@@ -3,14 +3,14 @@
 // keep the explorer's DOM contract: role treeitem, aria-label "pid N NAME", data-pid,
 // data-ppid, data-state.  A marked node (compare mode: it differs in the other kernel)
 // gets a visible ≠ badge, data-differs and an accessible description.
-import { drawProcBody, joinLwps, stateLine } from './nodes.js';
+import { BADGE_ABOVE, NODE_H as H, PILL_H, drawProcBody, joinLwps, nodeWidth } from './nodes.js';
 
 const d3 = globalThis.d3;
 
-const W = 136;          // node width
-const H = 58;           // node height
-const DX = W + 22;      // sibling spacing
-const DY = 112;         // generation spacing
+// The explorer's node (nodes.js: as wide as what it says, labelled LWP marks), scaled to
+// the SVG by its viewBox.
+const GAP_X = 22;       // between siblings' boxes
+const DY = H + 34 + PILL_H;   // generation spacing: room for a sleep label and the edge
 const PAD = 16;
 const ROOT = '__root';
 const reducedMotion = window.matchMedia('(prefers-reduced-motion: reduce)').matches;
@@ -82,10 +82,10 @@ export class MiniTree {
     if (!nodes.length) return;
     const xs = nodes.map((d) => d.x);
     const ys = nodes.map((d) => d.y);
-    const x0 = Math.min(...xs) - W / 2 - PAD;
-    const y0 = Math.min(...ys) - H / 2 - PAD;
-    const w = Math.max(...xs) - Math.min(...xs) + W + 2 * PAD;
-    const h = Math.max(...ys) - Math.min(...ys) + H + 2 * PAD;
+    const x0 = Math.min(...nodes.map((d) => d.x - d.data.w / 2)) - PAD;
+    const y0 = Math.min(...ys) - H / 2 - BADGE_ABOVE - PAD;
+    const w = Math.max(...nodes.map((d) => d.x + d.data.w / 2)) - x0 + PAD;
+    const h = Math.max(...ys) - Math.min(...ys) + H + BADGE_ABOVE + PILL_H + 2 * PAD;
     this.svg.attr('viewBox', `${x0} ${y0} ${w} ${h}`);
     // A wide tree stays readable: at least minScale, and its box scrolls sideways.
     if (this.minScale) this.svgEl.style.minWidth = `${Math.round(w * this.minScale)}px`;
@@ -109,7 +109,8 @@ export class MiniTree {
       .attr('data-state', p.state)
       .attr('data-differs', mark ? 'true' : null)
       .attr('aria-describedby', mark ? `${this.prefix}-why-${p.pid}` : null);
-    drawProcBody(g, p, { W, H, status: stateText(p), reaper: p.reaper_node, sleepY: H / 2 + 15 });
+    const W = d.data.w;
+    drawProcBody(g, p, { W, H, status: stateText(p), reaper: p.reaper_node });
     joinLwps(g, p, { W, H, ms });
     if (mark) {
       const m = g.append('g').attr('class', 'diff-mark').attr('transform', `translate(${-W / 2},${-H / 2})`);
@@ -126,11 +127,14 @@ function layout(rows) {
   const pids = new Set(rows.map((r) => r.pid));
   const data = [...rows].sort((a, b) => a.pid - b.pid).map((r) => ({
     id: String(r.pid), parentId: r.ppid !== r.pid && pids.has(r.ppid) ? String(r.ppid) : ROOT, row: r,
+    w: nodeWidth(r, stateText(r)),
   }));
   const tops = data.filter((d) => d.parentId === ROOT);
   if (tops.length === 1) tops[0].parentId = null;
-  else data.push({ id: ROOT, parentId: null, row: null });
+  else data.push({ id: ROOT, parentId: null, row: null, w: 0 });
   const h = d3.stratify().id((d) => d.id).parentId((d) => d.parentId)(data);
-  d3.tree().nodeSize([DX, DY]).separation((a, b) => (a.parent === b.parent ? 1 : 1.15))(h);
+  // nodeSize 1: separation() is the distance between centres, from the boxes' widths.
+  d3.tree().nodeSize([1, DY]).separation((a, b) =>
+    (a.data.w + b.data.w) / 2 + (a.parent === b.parent ? GAP_X : 2 * GAP_X))(h);
   return h;
 }

@@ -40,8 +40,9 @@ export function resultText(r) {
   return `returns ${r.ret}${extra}${info}`;
 }
 
-/** Fill an <ol> with event rows: kind, who, summary, seed reference. */
-export function fillEvents(ol, events) {
+/** Fill an <ol> with event rows: kind, who, summary, citation.  onCite(ev): a click on
+ *  an event's citation (the page shows it in its Kernel source pane). */
+export function fillEvents(ol, events, onCite = null) {
   ol.replaceChildren(...events.map((ev) => {
     const li = document.createElement('li');
     li.dataset.seq = String(ev.seq);
@@ -56,14 +57,41 @@ export function fillEvents(ol, events) {
     summary.textContent = ev.summary;
     li.append(kind, who, ' ', summary);
     if (ev.seed) {
-      const seed = document.createElement('span');
-      seed.className = 'seed';
-      seed.textContent = ` [${ev.seed}]`;
-      li.append(seed);
+      const seed = document.createElement(onCite ? 'button' : 'span');
+      seed.className = onCite ? 'seed cite' : 'seed';
+      if (onCite) {
+        seed.type = 'button';
+        seed.addEventListener('click', () => onCite(ev));
+      }
+      seed.textContent = ev.cite?.text || ev.seed;
+      seed.title = ev.cite?.title || ev.seed;
+      li.append(' ', seed);
     }
     if (ev.violation) li.classList.add('violated');
     return li;
   }));
+}
+
+/**
+ * A Kernel source pane (source.js's DOM) named `label`, for a page that shows events:
+ * returns the region element; `new SourcePane(el)` drives it.
+ */
+export function sourceRegion(label) {
+  const el = document.createElement('section');
+  el.className = 'source mini-source';
+  el.setAttribute('role', 'region');
+  el.setAttribute('aria-label', label);
+  // The name is a plain label, not a heading: the compare panes each keep one heading.
+  el.innerHTML = '<div class="source-head"><b class="source-title"></b><span class="source-file">no seed file</span>' +
+    '<div class="source-tabs" role="group" aria-label="Cited files"></div></div>' +
+    '<p class="source-note" aria-live="polite"></p><div class="source-code" tabindex="0" aria-label="Seed source lines"></div>';
+  el.querySelector('.source-title').textContent = label;
+  return el;
+}
+
+/** The event a step's source pane opens with: the first that cites seed lines. */
+export function firstCited(events) {
+  return events.find((ev) => ev.cite?.refs?.length) || events[0] || null;
 }
 
 /** Show or hide the page's error box. */

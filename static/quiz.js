@@ -3,7 +3,10 @@
 // it?" (which).  Questions come from GET /api/quiz without their answers; the server
 // checks a choice (GET /api/quiz/answer) and says what the step really did.
 import { MiniTree, treeWords } from './minitree.js';
-import { fillEvents, fillTitle, getJSON, resultText, showError, sourceParams, syncPicker } from './pagekit.js';
+import {
+  fillEvents, fillTitle, firstCited, getJSON, resultText, showError, sourceParams, sourceRegion, syncPicker,
+} from './pagekit.js';
+import { SourcePane } from './source.js';
 
 const $ = (id) => document.getElementById(id);
 const LETTERS = 'ABCDEFGH';
@@ -187,9 +190,19 @@ function explain(a) {
   const ol = document.createElement('ol');
   ol.className = 'events';
   ol.setAttribute('aria-label', 'Events of this step');
-  fillEvents(ol, a.events);
-  parts.push(h, ol);
+  // The step's kernel source, beside its events: click a citation to see its lines.
+  const region = sourceRegion('Kernel source');
+  const pane = new SourcePane(region);
+  fillEvents(ol, a.events, (ev) => pane.show(ev, ev.cite, { reveal: true }));
+  const row = document.createElement('div');
+  row.className = 'explain-row';
+  const list = document.createElement('div');
+  list.append(h, ol);
+  row.append(list, region);
+  parts.push(row);
   box.replaceChildren(...parts);
+  const first = firstCited(a.events);
+  pane.show(first, first?.cite || null);
 }
 
 function finish() {

@@ -1,21 +1,34 @@
 // Rendering: the process tree (d3.stratify + d3.tree, DOM keyed by pid), the dead-LWP
 // tray, the event log and the inspector.  Nothing here talks to the server; app.js hands
 // each view the state and what just happened (a step forward, a step back, a snapshot).
-import { drawProcBody, joinLwps, pill, stateLine } from './nodes.js';
+import {
+  BADGE_ABOVE, NODE_H as H, PILL_H, drawProcBody, joinLwps, lwpTitle, lwpWord, nodeWidth, onCpu, pill,
+  pillWidth, stateLine,
+} from './nodes.js';
 import { formatSeed } from './state.js';
 
 const d3 = globalThis.d3;
+// prefers-reduced-motion: every fade, arc and delay is kept (no change goes unseen) but
+// none lasts more than a fifth of a second.
+const REDUCED = globalThis.matchMedia?.('(prefers-reduced-motion: reduce)').matches ?? false;
+const calm = (ms) => (REDUCED ? Math.min(ms, 200) : ms);
 
-// Geometry of a process node, in tree units (the viewport zooms them).
-const W = 150;            // node width
-const H = 66;             // node height
-const DX = W + 28;        // horizontal spacing of siblings
-const DY = 146;           // vertical spacing of generations (room for badges and labels)
+// Geometry of the tree, in tree units (the viewport zooms them).  A node's width comes
+// from what it says (nodes.js); generations are as far apart as their labels need.
+const GAP_X = 26;         // between the footprints of siblings
+const GAP_COUSINS = 44;   // between the footprints of nodes with different parents
+const GAP_Y = 30;         // between a generation's lowest label and the next one's highest
+const EDGE_LABEL_Y = 30;  // an edge label's centre, above its child's box
+const EDGE_LABEL_ABOVE = EDGE_LABEL_Y + PILL_H / 2 + 2;
+const MARGIN = 10;        // around the whole tree when fitting it
 const MAX_CHILDREN = 24;  // past this many children a parent shows "+N more" (1,000-process trees)
-const MAX_LWP_MARKS = 8;
-const BIG_TREE = 150;
-const FOLLOW_BELOW = 0.55;  // a whole-tree fit smaller than this is unreadable: follow instead
-const FOLLOW_SCALE = 0.85;     // past this many drawn nodes, only the nodes an event touches animate
+const MAX_LWP_MARKS = 6;
+const MORE_W = 150;
+const BIG_TREE = 150;     // past this many drawn nodes, only the nodes an event touches animate
+const MAX_SCALE = 1.4;    // a small tree is drawn large, but not absurdly so
+const FOLLOW_BELOW = 0.3; // a whole-tree fit smaller than this is unreadable: follow instead
+const FOLLOW_SCALE = 0.85;
+const REGROW = 1.2;       // auto-fit zooms back in once the tree has shrunk by this much
 
 /** The process tree view. */
 export class TreeView {
@@ -32,34 +45,37 @@ export class TreeView {
     this.expanded = new Set();         // pids whose "+N more" the user opened
     this.last = new Map();             // id -> {x, y, ppid} as last drawn (animation origins)
     this.autoFit = true;               // follow the tree's size until the user pans or zooms
-    this.bounds = null;
+    this.bounds = null;                // [x0, y0, x1, y1]: everything drawn, labels included
     this.focusPid = null;              // pid the current event is about (the camera follows it)
-    this.zoom = d3.zoom().scaleExtent([0.08, 2.5]).on('zoom', (e) => {
+    this.reducedMotion = false;        // app.js: prefers-reduced-motion (camera moves at once)
+    this.zoom = d3.zoom().scaleExtent([0.05, 3]).on('zoom', (e) => {
       this.viewport.attr('transform', e.transform);
       if (e.sourceEvent) this.autoFit = false;  // the user took over the camera
     });
     this.svg.call(this.zoom).on('dblclick.zoom', null);
-    // The view's size, kept current by an observer so fitting never forces a layout.
+    // The view's size, kept current by an observer so fitting never forces a layout.  A
+    // resize refits at once (the window changed, not the tree).
     this.size = { width: 0, height: 0 };
     new ResizeObserver(([entry]) => {
       this.size = { width: entry.contentRect.width, height: entry.contentRect.height };
-      if (this.autoFit) this.fit(0);
+      if (this.autoFit) this.fit(0, { force: true });
     }).observe(svgEl);
   }
 
   /**
-   * Draw `state` (an ExplorerState).  ctx: {dir: 'forward'|'back'|'snapshot', duration ms,
-   * focus: the pid the current event is about}.
+   * Draw `state` (an ExplorerState).  ctx: {dir: 'forward'|'back'|'snapshot'|..., duration
+   * ms, focus: the pid the current event is about, open: a new scenario (fit afresh)}.
    * Returns the LWPs that just left a process for the dead-LWP list, with where their mark
    * was on screen, so the tray can fly them over.
    */
   render(state, ctx) {
     const doc = state.doc;
+    this.svgEl.setAttribute('data-settled', 'false');
     const t = this.svg.transition('tree').duration(ctx.duration).ease(d3.easeCubicInOut);
     this.duration = ctx.duration;
-    const root = this.layout(doc, state.selected);
-    const nodes = root.descendants();
     this.marks = state.violationMarks();
+    const root = this.layout(doc, state);
+    const nodes = root.descendants();
     ctx = { ...ctx, big: nodes.length > BIG_TREE };
     const leaving = this.leavingLwps(doc);
     if (ctx.dir === 'snapshot') this.viewport.selectAll('.exiting').interrupt().remove();
@@ -70,15 +86,24 @@ export class TreeView {
 
     this.last = new Map(nodes.map((d) => [d.id, { x: d.x, y: d.y, ppid: d.data.ppid }]));
     this.bounds = extent(nodes);
+    this.nodeCount = nodes.length;
     this.focusPid = ctx.focus ?? null;
-    if (this.autoFit) this.fit(ctx.big ? Math.min(ctx.duration, 250) : ctx.duration);
+    if (this.autoFit) {
+      this.fit(ctx.big ? Math.min(ctx.duration, 250) : ctx.duration, { force: Boolean(ctx.open) });
+    }
     this.svgEl.setAttribute('data-seq', String(state.seq));
+    this.watchSettled(ctx.big ? ctx.duration * 2 + 500 : null);
     return leaving;
   }
 
-  /** Visible rows -> d3 hierarchy, laid out.  Hides folded subtrees and long child lists. */
-  layout(doc, selected) {
+  /**
+   * Visible rows -> d3 hierarchy, laid out.  Hides folded subtrees and long child lists.
+   * Each node gets `w` (its box), `fw` (its footprint: the box or a wider label under or
+   * over it), `above` and `below` (how far its badge and labels reach past the box).
+   */
+  layout(doc, state) {
     const procs = doc.procs;
+    const selected = state.selected;
     const kids = new Map();
     for (const p of Object.values(procs)) {
       if (p.pid === 0) continue;
@@ -125,9 +150,44 @@ export class TreeView {
     for (const p of Object.values(procs)) {
       if (!seen.has(p.pid)) visit(p, '0');
     }
+    for (const row of rows) this.measure(row, state);
     const h = d3.stratify().id((d) => d.id).parentId((d) => d.parentId)(rows);
-    d3.tree().nodeSize([DX, DY]).separation((a, b) => (a.parent === b.parent ? 1 : 1.15))(h);
+    // nodeSize 1: separation() is then the distance between centres, in tree units.
+    d3.tree().nodeSize([1, 1]).separation((a, b) =>
+      (a.data.fw + b.data.fw) / 2 + (a.parent === b.parent ? GAP_X : GAP_COUSINS))(h);
+    placeGenerations(h);
     return h;
+  }
+
+  /** A row's box width, footprint and reach above and below its box (see layout). */
+  measure(row, state) {
+    if (row.kind === 'more') {
+      Object.assign(row, { w: MORE_W, fw: MORE_W, above: 0, below: 0 });
+      return;
+    }
+    const p = row.proc;
+    const marks = this.marks?.get(p.pid) || null;
+    row.status = stateLine(p, state.xstatText[String(p.pid)]);
+    row.freed = [...new Set((marks || []).map((m) => m.tid))]
+      .filter((tid) => tid !== null && tid !== undefined && !(p.lwps || {})[String(tid)]);
+    row.w = nodeWidth(p, row.status, { freed: row.freed, max: MAX_LWP_MARKS });
+    let fw = row.w;
+    let below = 0;
+    if (p.blocked) {
+      fw = Math.max(fw, pillWidth(`sleeps in ${p.blocked}`));
+      below += PILL_H + 6;
+    }
+    if (marks) {
+      row.violationWords = violationWords(marks, row.freed);
+      fw = Math.max(fw, pillWidth(row.violationWords));
+      below += PILL_H + 6;
+    }
+    if (this.collapsed.has(p.pid)) below += 26;
+    const edge = state.edges[String(p.pid)];
+    if (edge) fw = Math.max(fw, pillWidth(edge));
+    row.fw = fw;
+    row.below = below;
+    row.above = edge ? EDGE_LABEL_ABOVE : BADGE_ABOVE;
   }
 
   drawNodes(nodes, state, t, ctx) {
@@ -174,7 +234,7 @@ export class TreeView {
     // Reaped (or folded away): fade where it stands.
     fadeOut(sel.exit()
       .classed('exiting', true)
-      .attr('role', null).attr('aria-hidden', 'true'), Math.max(ctx.duration, 300) * 1.4)
+      .attr('role', null).attr('aria-hidden', 'true'), calm(Math.max(ctx.duration, 300) * 1.4))
       .attr('transform', function () { return `${d3.select(this).attr('transform').split(' scale')[0]} scale(0.85)`; });
   }
 
@@ -187,11 +247,12 @@ export class TreeView {
   /** Move g from its old place to d along an arc that stays drawn for a moment. */
   travel(g, prev, d, duration) {
     const lift = Math.min(140, 40 + Math.abs(prev.x - d.x) * 0.15);
-    const path = `M${prev.x},${prev.y} C${prev.x},${prev.y - DY * 0.8 - lift} ${d.x},${d.y - DY * 0.8 - lift} ${d.x},${d.y}`;
+    const rise = H + 40 + lift;
+    const path = `M${prev.x},${prev.y} C${prev.x},${prev.y - rise} ${d.x},${d.y - rise} ${d.x},${d.y}`;
     const trail = this.gTrails.append('path').attr('class', 'trail').attr('d', path);
     const el = trail.node();
     const len = el.getTotalLength();
-    const move = Math.max(duration * 1.6, 250);
+    const move = calm(Math.max(duration * 1.6, 250));
     trail.attr('stroke-dasharray', `${len} ${len}`).attr('stroke-dashoffset', len)
       .transition().duration(move).ease(d3.easeCubicInOut).attr('stroke-dashoffset', 0)
       .transition().delay(1800).duration(900).style('opacity', 0).remove();
@@ -204,14 +265,15 @@ export class TreeView {
 
   /** (Re)build a node's inside when what it shows changed. */
   drawNode(g, d, state, reapers) {
+    const W = d.data.w;
     if (d.data.kind === 'more') {
       const key = `more|${d.data.count}|${d.data.hidden}`;
       if (g.attr('data-sig') === key) return;
       g.attr('data-sig', key).attr('class', 'node more').attr('role', 'button').attr('tabindex', 0)
         .attr('aria-label', `show ${d.data.count} more children of pid ${d.data.ppid}`);
       g.selectAll('*').remove();
-      g.append('rect').attr('x', -W / 2).attr('y', -H / 2 + 8).attr('width', W).attr('height', H - 16).attr('rx', 18);
-      g.append('text').attr('class', 'l1').attr('y', 6).text(`+${d.data.count} more`);
+      g.append('rect').attr('x', -W / 2).attr('y', -H / 2 + 10).attr('width', W).attr('height', H - 20).attr('rx', 18);
+      g.append('text').attr('class', 'l1').attr('y', 8).text(`+${d.data.count} more`);
       g.append('title').text(`${d.data.count} older children (${d.data.hidden} processes) are folded; click to show them`);
       return;
     }
@@ -221,7 +283,8 @@ export class TreeView {
     const selected = state.selected === p.pid;
     const marks = this.marks?.get(p.pid) || null;
     const sig = JSON.stringify([p.name, p.ppid, p.state, p.blocked, p.xstat, p.lwps, p.nthreads,
-      reaper && [reaper.id, reaper.refs], selected, state.selected === null, d.data.hidden, d.data.nkids, this.collapsed.has(p.pid), reason, marks]);
+      reaper && [reaper.id, reaper.refs], selected, state.selected === null, d.data.hidden, d.data.nkids,
+      this.collapsed.has(p.pid), reason, marks, W]);
     if (g.attr('data-sig') === sig) return;
     g.attr('data-sig', sig)
       .attr('class', `node proc ${p.state.toLowerCase()}${p.blocked ? ' blocked' : ''}${selected ? ' selected' : ''}${reaper ? ' reaper' : ''}${marks ? ' violated' : ''}`)
@@ -236,30 +299,27 @@ export class TreeView {
       .attr('data-pid', p.pid)
       .attr('data-ppid', p.ppid)
       .attr('data-state', p.state);
-    const status = stateLine(p, state.xstatText[String(p.pid)]);
+    const status = d.data.status;
     drawProcBody(g, p, { W, H, status, reaper });
-    const freed = [...new Set((marks || []).map((m) => m.tid))]
-      .filter((tid) => tid !== null && tid !== undefined && !(p.lwps || {})[String(tid)]);
-    joinLwps(g, p, { W, H, ms: this.duration, max: MAX_LWP_MARKS, freed });
+    joinLwps(g, p, { W, H, ms: this.duration, max: MAX_LWP_MARKS, freed: d.data.freed });
     if (marks) {
       // A violated invariant names this process (or one of its LWPs): a red marker.
       const v = g.append('g').attr('class', 'violation-mark').attr('transform', `translate(${-W / 2 + 4},${-H / 2 - 2})`);
       v.append('circle').attr('r', 14);
-      v.append('text').attr('y', 6).text('!');
+      v.append('text').attr('y', 7).text('!');
       v.append('title').text(marks.map((m) => `invariant violated at event ${m.seq}: ${m.message}`).join('\n'));
-      // And in words under the node (below a sleep label, if there is one).
-      const words = `⚠ ${[...new Set(marks.map((m) => m.invariant))].join(', ')}`;
-      pill(g, 'violation-label', words, H / 2 + (p.blocked ? 45 : 17), { charW: 9.6 });
+      // And in words under the node (below a sleep label, if there is one), naming the LWP.
+      pill(g, 'violation-label', d.data.violationWords, H / 2 + PILL_H / 2 + 4 + (p.blocked ? PILL_H + 6 : 0));
     }
     if (d.data.nkids) {
       const folded = this.collapsed.has(p.pid);
       const tg = g.append('g').attr('class', 'fold').attr('transform', `translate(${-W / 2 + 2},${H / 2 - 2})`)
         .on('click', (event) => { event.stopPropagation(); this.handlers.toggle(p.pid); });
-      tg.append('circle').attr('r', 9);
-      tg.append('text').attr('y', 4).text(folded ? '+' : '−');
+      tg.append('circle').attr('r', 10);
+      tg.append('text').attr('y', 5).text(folded ? '+' : '−');
       tg.append('title').text(folded ? `show the ${d.data.hidden} processes under pid ${p.pid}` : 'fold this subtree');
       if (folded) {
-        g.append('text').attr('class', 'folded').attr('y', H / 2 + (p.blocked ? 44 : 20)).text(`+${d.data.hidden} below`);
+        g.append('text').attr('class', 'folded').attr('y', H / 2 + d.data.below - 6).text(`+${d.data.hidden} below`);
       }
     }
     g.append('title').text(`pid ${p.pid} ${p.name}: ${status}${p.blocked ? `, sleeping in ${p.blocked}` : ''}` +
@@ -287,35 +347,36 @@ export class TreeView {
       if (prev && prev.ppid !== d.data.ppid && ctx.dir !== 'snapshot') {
         // The old edge vanishes at once; the new one appears when the move ends.
         e.interrupt('tree').style('opacity', 0).attr('d', to)
-          .transition('tree').delay(Math.max(ctx.duration * 1.6, 250)).duration(400).style('opacity', 1);
+          .transition('tree').delay(calm(Math.max(ctx.duration * 1.6, 250))).duration(calm(400)).style('opacity', 1);
       } else if (this.__to !== to) {
         if (ctx.big) e.interrupt('tree').attr('d', to).style('opacity', 1);
         else e.transition(t).attr('d', to).style('opacity', 1);
       }
       this.__to = to;
     });
-    fadeOut(sel.exit(), Math.max(ctx.duration, 300));
+    fadeOut(sel.exit(), calm(Math.max(ctx.duration, 300)));
   }
 
   /** The reason on an edge that is not a plain fork. */
   drawLabels(nodes, state, t, ctx) {
     const labelled = nodes.filter((d) => d.parent && d.data.kind === 'proc' && state.edges[d.id]);
     const sel = this.gLabels.selectAll('g.why:not(.exiting)').data(labelled, (d) => d.id);
-    // Just above the child, where the curve arrives: siblings' labels never overlap there.
-    const at = (d) => `translate(${d.x},${d.y - H / 2 - 30})`;
+    // Just above the child, where the curve arrives: siblings' labels never overlap there
+    // (layout gives each node room for its label).
+    const at = (d) => `translate(${d.x},${d.y - H / 2 - EDGE_LABEL_Y})`;
     const entered = sel.enter().append('g').attr('class', 'why').style('opacity', 0);
-    entered.append('rect').attr('rx', 11).attr('height', 24).attr('y', -13);
-    entered.append('text').attr('y', 4);
+    entered.append('rect').attr('rx', PILL_H / 2).attr('height', PILL_H).attr('y', -PILL_H / 2);
+    entered.append('text').attr('y', 5.5);
     const all = entered.merge(sel);
     all.attr('data-why-pid', (d) => d.id);
     all.select('text').text((d) => state.edges[d.id]);
-    all.select('rect').attr('x', (d) => -state.edges[d.id].length * 4.3 - 10)
-      .attr('width', (d) => state.edges[d.id].length * 8.6 + 20);
-    const delay = ctx.dir === 'snapshot' ? 0 : Math.max(ctx.duration * 1.6, 250);
-    entered.attr('transform', at).transition('tree').delay(delay).duration(400).style('opacity', 1);
+    all.select('rect').attr('x', (d) => -pillWidth(state.edges[d.id]) / 2)
+      .attr('width', (d) => pillWidth(state.edges[d.id]));
+    const delay = ctx.dir === 'snapshot' ? 0 : calm(Math.max(ctx.duration * 1.6, 250));
+    entered.attr('transform', at).transition('tree').delay(delay).duration(calm(400)).style('opacity', 1);
     if (ctx.big) sel.attr('transform', at);
     else sel.transition(t).attr('transform', at).style('opacity', 1);
-    fadeOut(sel.exit(), 300);
+    fadeOut(sel.exit(), calm(300));
   }
 
   /** LWPs gone from a process and now on the dead-LWP list, with their on-screen place. */
@@ -334,43 +395,105 @@ export class TreeView {
   }
 
   /**
-   * The automatic camera (until the user pans or zooms): the whole tree when it fits at a
-   * readable size; past that (hundreds of processes), a readable zoom centred on the
-   * process the current event is about.  whole=true always fits everything (Fit button).
+   * The automatic camera (until the user pans or zooms): the whole tree, as large as the
+   * view allows, when it fits at a readable size; past that (hundreds of processes), a
+   * readable zoom centred on the process the current event is about.
+   * opts.whole: always fit everything (Fit button); opts.force: fit even if the tree is
+   * already in view (a new scenario, a resize).  Otherwise the camera stays still while
+   * the tree is in view and has not shrunk a lot, and moves only when the tree outgrows
+   * it: a step that changes one label does not make the whole picture swim.
    */
-  fit(duration = 500, whole = false) {
+  fit(duration = 500, { whole = false, force = false } = {}) {
     if (!this.bounds) return;
     const { width, height } = this.size;
     if (!width || !height) return;
-    // The drawn extent: node boxes plus the badges above and the sleep labels below them.
     const [x0, y0, x1, y1] = this.bounds;
-    const left = x0 - W / 2 - 30, right = x1 + W / 2 + 30;
-    const top = y0 - H / 2 - 30, bottom = y1 + H / 2 + 60;
-    let k = Math.max(0.08, Math.min(1.25, width / (right - left), height / (bottom - top)));
+    const left = x0 - MARGIN, right = x1 + MARGIN, top = y0 - MARGIN, bottom = y1 + MARGIN;
+    let k = Math.min(MAX_SCALE, width / (right - left), height / (bottom - top));
     let tx = width / 2 - ((left + right) / 2) * k;
-    let ty = Math.max(0, (height - (bottom - top) * k) / 2) - top * k;
+    let ty = (height - (bottom - top) * k) / 2 - top * k;
     const focus = this.focusPid !== null && this.last.get(String(this.focusPid));
-    if (!whole && k < FOLLOW_BELOW && focus) {
+    const follow = !whole && k < FOLLOW_BELOW && focus;
+    if (follow) {
       k = FOLLOW_SCALE;
       tx = width / 2 - focus.x * k;
       ty = height * 0.42 - focus.y * k;
     }
-    const target = d3.zoomIdentity.translate(tx, ty).scale(k);
     const now = d3.zoomTransform(this.svgEl);
+    if (!force && !whole && !follow && this.inView(now, [left, top, right, bottom]) && now.k * REGROW >= k) return;
     if (Math.abs(now.k - k) < 1e-3 && Math.abs(now.x - tx) < 0.5 && Math.abs(now.y - ty) < 0.5) return;
-    const s = duration ? this.svg.transition('zoom').duration(duration) : this.svg;
+    const target = d3.zoomIdentity.translate(tx, ty).scale(k);
+    const ms = this.reducedMotion ? Math.min(duration, 120) : duration;
+    const s = ms ? this.svg.transition('zoom').duration(ms) : this.svg.interrupt('zoom');
     s.call(this.zoom.transform, target);
+  }
+
+  /** Whether the box [x0, y0, x1, y1] (tree units) is wholly visible under transform tr. */
+  inView(tr, [x0, y0, x1, y1]) {
+    const { width, height } = this.size;
+    return tr.applyX(x0) >= 0 && tr.applyY(y0) >= 0 && tr.applyX(x1) <= width && tr.applyY(y1) <= height;
   }
 
   refit() {
     this.autoFit = true;
-    this.fit(400, true);
+    this.fit(400, { whole: true });
+    this.watchSettled();
+  }
+
+  /**
+   * data-settled="true" on the SVG once no transition of the tree or its camera runs (the
+   * reparent trail aside, which lingers on purpose): tests and screenshots wait on it
+   * instead of sleeping.  A big tree is not walked every frame: it settles after `ms`.
+   */
+  watchSettled(ms = null) {
+    cancelAnimationFrame(this.settleFrame);
+    clearTimeout(this.settleTimer);
+    const done = () => this.svgEl.setAttribute('data-settled', 'true');
+    this.svgEl.setAttribute('data-settled', 'false');
+    if (ms !== null) {
+      this.settleTimer = setTimeout(done, ms);
+      return;
+    }
+    const busy = () => this.svgEl.__transition ||
+      [...this.svgEl.querySelectorAll('.nodes *, .edges *, .edge-labels *, .nodes, .edges')].some((el) => el.__transition);
+    const check = () => {
+      if (busy()) this.settleFrame = requestAnimationFrame(check);
+      else done();
+    };
+    this.settleFrame = requestAnimationFrame(check);
   }
 
   /** Focus the selected node (keyboard users). */
   focus(pid) {
     this.gNodes.select(`g.node[data-pid="${pid}"]`).node()?.focus();
   }
+}
+
+/** The words under a violated node: the invariants, and the LWPs they name. */
+function violationWords(marks, freed) {
+  const names = [...new Set(marks.map((m) => m.invariant))].join(', ');
+  const tids = [...new Set(marks.map((m) => m.tid).filter((tid) => tid !== null && tid !== undefined))];
+  const which = tids.length ? ` · LWP ${tids.join(', ')}${tids.every((tid) => freed.includes(tid)) ? ' freed' : ''}` : '';
+  return `⚠ ${names}${which}`;
+}
+
+/**
+ * Put each generation below the last by what its nodes need: the tallest reach below
+ * the boxes above (sleep and violation labels) and above the boxes below (edge labels,
+ * badges), plus a gap for the edges.  A tree without labels is drawn compact.
+ */
+function placeGenerations(root) {
+  const below = [];
+  const above = [];
+  root.each((d) => {
+    below[d.depth] = Math.max(below[d.depth] || 0, d.data.below);
+    above[d.depth] = Math.max(above[d.depth] || 0, d.data.above);
+  });
+  const ys = [0];
+  for (let i = 1; i < below.length; i++) {
+    ys[i] = ys[i - 1] + H + below[i - 1] + GAP_Y + above[i];
+  }
+  root.each((d) => { d.y = ys[d.depth]; });
 }
 
 /** Fade a selection out and remove it.  Pending moves are cancelled first: d3 only removes
@@ -383,11 +506,13 @@ function translate(d) {
   return `translate(${d.x},${d.y})`;
 }
 
+/** Everything the nodes draw, labels included, as [x0, y0, x1, y1] in tree units. */
 function extent(nodes) {
   let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
   for (const d of nodes) {
-    x0 = Math.min(x0, d.x); x1 = Math.max(x1, d.x);
-    y0 = Math.min(y0, d.y); y1 = Math.max(y1, d.y);
+    const half = d.data.fw / 2;
+    x0 = Math.min(x0, d.x - half); x1 = Math.max(x1, d.x + half);
+    y0 = Math.min(y0, d.y - H / 2 - d.data.above); y1 = Math.max(y1, d.y + H / 2 + d.data.below);
   }
   return [x0, y0, x1, y1];
 }
@@ -412,7 +537,9 @@ function markSeen(pid, kids, seen) {
   }
 }
 
-/** The dead-LWP tray: LWPs that exited and wait for the reaper task to dispose of them. */
+/** The dead-LWP tray: LWPs that exited and wait for the reaper task to dispose of them,
+ *  each labelled with its process and what the thread is doing (still on its CPU, or
+ *  switched out for good), and the LWPs a violation says were freed while still running. */
 export class TrayView {
   constructor(listEl, overlayEl) {
     this.list = d3.select(listEl);
@@ -420,21 +547,29 @@ export class TrayView {
   }
 
   render(state, leaving, duration) {
-    const items = state.doc.deadlwps || [];
+    const items = [...(state.doc.deadlwps || []), ...freedLwps(state)];
     const flying = new Set(leaving.map((l) => l.key));
-    const sel = this.list.selectAll('li:not(.exiting)').data(items, (d) => `${d.pid}/${d.tid}`);
-    fadeOut(sel.exit().classed('disposed', true), Math.max(duration, 300) * 1.4);
+    const key = (d) => `${d.freed ? 'freed:' : ''}${d.pid}/${d.tid}`;
+    const sel = this.list.selectAll('li:not(.exiting)').data(items, key);
+    fadeOut(sel.exit().classed('disposed', true), calm(Math.max(duration, 300) * 1.4));
     const entered = sel.enter().append('li')
-      .attr('data-dead-pid', (d) => d.pid)
-      .attr('data-dead-tid', (d) => d.tid)
+      .attr('data-dead-pid', (d) => (d.freed ? null : d.pid))
+      .attr('data-dead-tid', (d) => (d.freed ? null : d.tid))
+      .attr('data-freed-pid', (d) => (d.freed ? d.pid : null))
+      .attr('data-freed-tid', (d) => (d.freed ? d.tid : null))
       .style('opacity', (d) => (flying.has(`${d.pid}/${d.tid}`) ? 0 : 1));
     const all = entered.merge(sel);
-    all.html((d) => {
-      const p = state.proc(d.pid);
-      const name = p ? p.name : `pid ${d.pid}`;
-      const exit = d.exit ? ` · ${d.exit}` : '';
-      return `<span class="dot"></span><b>${escapeHtml(name)}</b> pid ${d.pid} · tid ${d.tid}${escapeHtml(exit)}`;
-    }).attr('title', (d) => `LWP ${d.tid} of pid ${d.pid} has exited; the reaper task (reaplwps) will lwp_wait for it and lwp_dispose it`);
+    all.attr('class', (d) => (d.freed ? 'freed' : onCpu(d) ? 'on-cpu' : 'switched-out'))
+      .html((d) => {
+        const p = state.proc(d.pid);
+        const who = `<b>${escapeHtml(p ? p.name : `pid ${d.pid}`)}</b> <span class="muted">(${d.pid})</span>`;
+        if (d.freed) {
+          return `<span class="dot"></span>${who} · <b>tid ${d.tid}</b> · <span class="what">freed while on its CPU: ${escapeHtml(d.invariant)}</span>`;
+        }
+        return `<span class="dot"></span>${who} · <b>tid ${d.tid}</b> · <span class="what">${escapeHtml(lwpWord(d))}</span>`;
+      })
+      .attr('title', (d) => (d.freed ? d.message
+        : `LWP ${d.tid} of pid ${d.pid} has exited (${lwpTitle(d)}); the reaper task (reaplwps) will lwp_wait for it and lwp_dispose it`));
     for (const l of leaving) this.fly(l, duration);
   }
 
@@ -450,7 +585,7 @@ export class TrayView {
     this.overlay.appendChild(dot);
     const x0 = l.from.left + l.from.width / 2 - box.left, y0 = l.from.top + l.from.height / 2 - box.top;
     const x1 = to.left + to.width / 2 - box.left, y1 = to.top + to.height / 2 - box.top;
-    const ms = Math.max(duration * 1.5, 250);
+    const ms = calm(Math.max(duration * 1.5, 250));
     const anim = dot.animate([
       { transform: `translate(${x0}px, ${y0}px)` },
       { transform: `translate(${(x0 + x1) / 2}px, ${Math.min(y0, y1) - 60}px)`, offset: 0.4 },
@@ -461,17 +596,37 @@ export class TrayView {
   }
 }
 
+/** LWPs a violation names that neither their process nor the dead-LWP list holds any more:
+ *  the reaper freed them while they still ran (the use-after-free of rule 40). */
+function freedLwps(state) {
+  const out = [];
+  for (const [pid, marks] of state.violationMarks()) {
+    const p = state.proc(pid);
+    for (const m of marks) {
+      if (m.tid === null || m.tid === undefined || p?.lwps?.[String(m.tid)]) continue;
+      if ((state.doc.deadlwps || []).some((l) => l.pid === pid && l.tid === m.tid)) continue;
+      if (!out.some((o) => o.pid === pid && o.tid === m.tid)) {
+        out.push({ pid, tid: m.tid, freed: true, invariant: m.invariant, message: m.message });
+      }
+    }
+  }
+  return out;
+}
+
 /** The event log: one entry per event, with its kernel function, summary and seed. */
 export class LogView {
-  constructor(listEl, onJump) {
+  constructor(listEl, onJump, onCite = onJump) {
     this.list = listEl;
     this.onJump = onJump;
+    this.onCite = onCite;     // a click on an entry's citation: go there and show its source
     this.window = [0, 0];   // [first seq, last seq] of the entries in the DOM
     this.version = -1;      // the state's logVersion the entries show
     this.current = null;
     listEl.addEventListener('click', (e) => {
       const li = e.target.closest('li[data-seq]');
-      if (li) this.onJump(Number(li.dataset.seq));
+      if (!li) return;
+      if (e.target.closest('.cite')) this.onCite(Number(li.dataset.seq));
+      else this.onJump(Number(li.dataset.seq));
     });
     listEl.addEventListener('keydown', (e) => {
       const li = e.target.closest('li[data-seq]');
@@ -489,7 +644,7 @@ export class LogView {
     const needWindow = events.length > LogView.WINDOW && (seq < lo + 200 || seq > hi - 200);
     if (state.logVersion !== this.version || needWindow) {
       this.version = state.logVersion;
-      this.fill(events, seq);
+      this.fill(events, seq, state);
     }
     const old = this.list.querySelector('li[aria-current]');
     if (old) old.removeAttribute('aria-current');
@@ -502,7 +657,7 @@ export class LogView {
     }
   }
 
-  fill(events, seq) {
+  fill(events, seq, state) {
     let first = 1;
     let last = events.length;
     if (events.length > LogView.WINDOW) {
@@ -512,14 +667,14 @@ export class LogView {
     this.window = [first, last];
     const parts = [];
     if (first > 1) parts.push(`<li class="gap">… ${first - 1} earlier events</li>`);
-    for (let s = first; s <= last; s++) parts.push(entryHtml(events[s - 1]));
+    for (let s = first; s <= last; s++) parts.push(entryHtml(events[s - 1], state));
     if (last < events.length) parts.push(`<li class="gap">… ${events.length - last} later events</li>`);
     this.list.innerHTML = parts.join('');
   }
 }
 
-function entryHtml(ev) {
-  const seed = formatSeed(ev.seed);
+function entryHtml(ev, state) {
+  const seed = formatSeed(state.citeOf(ev));
   const where = ev.line ? ` · line ${ev.line}` : '';
   const violation = ev.violation ? `<span class="violation">⚠ Invariant violated: ${escapeHtml(ev.violation)}</span>` : '';
   return `<li data-seq="${ev.seq}" tabindex="0" class="${ev.violation ? 'violated' : ''}">` +
@@ -528,7 +683,9 @@ function entryHtml(ev) {
     `<span class="who">${escapeHtml(ev.name || ev.actor || '')}${where}</span>` +
     // A violation event's summary is its violation: said once, in the red line.
     `${ev.kind === 'violation' ? '' : `<span class="summary">${escapeHtml(ev.summary)}</span>`}${violation}` +
-    `<span class="seed" title="${escapeHtml(seed.title)}">${escapeHtml(seed.text)}</span></li>`;
+    // The citation opens in the Kernel source pane (its lines marked there).
+    (seed.text ? `<button type="button" class="seed cite" tabindex="-1" title="${escapeHtml(seed.title)}\n(click: show in the Kernel source pane)">${escapeHtml(seed.text)}</button>` : '') +
+    '</li>';
 }
 
 /** The inspector: every field of the selected process, unknown keys included. */

@@ -21,6 +21,13 @@ export class ExplorerState {
     this.choice = null;    // choice mode: {trace, at, next, actions} at this position
     this.logVersion = 0;   // bumps whenever `events` changes (the log view redraws)
     this.violations = [];  // events with a violation: {seq, violation, marks}
+    this.cites = {};       // seed reference -> the server's reading of it (engine/seeds.py)
+  }
+
+  /** The reading of ev's seed reference: from the event (a diff's) or the log's table. */
+  citeOf(ev) {
+    if (!ev) return null;
+    return ev.cite || this.cites[ev.seed] || null;
   }
 
   /** The event log changed: note it, and index its violations. */
@@ -50,6 +57,7 @@ export class ExplorerState {
     if (msg.full) {
       this.scenario = msg.scenario;
       this.events = msg.events;
+      this.cites = { ...msg.cites };
       this.runError = msg.error;
       this.logChanged();
     }
@@ -87,6 +95,7 @@ export class ExplorerState {
       this.events.push(msg.event);
       this.logChanged();
     }
+    if (msg.event?.cite) this.cites[msg.event.seed] = msg.event.cite;
     mergeInto(this.edges, msg.edges);
     mergeInto(this.xstatText, msg.xstat_text);
     return 'ok';
@@ -118,28 +127,11 @@ export class ExplorerState {
   }
 }
 
-/** A seed reference ("F000:548-566") made readable: {text, title}. */
-const SEEDS = {
-  F000: ['kern_fork.c', '2014', 'seed 000: sys/kern/kern_fork.c at f0d55ae9f692 (2014-11-11)'],
-  F001: ['kern_fork.c', '2010', 'seed 001: sys/kern/kern_fork.c at 2b0bd8aa71c8 (2010-08-28)'],
-  E003: ['kern_exit.c', '2011', 'seed 003: sys/kern/kern_exit.c at 2af9d75dac79 (2011-11-28)'],
-  F004: ['kern_fork.c', '2008', 'seed 004: sys/kern/kern_fork.c v1.76 at 6b72a0c2567b (2008-05-09)'],
-  E2014: ['kern_exit.c', '2014', 'sys/kern/kern_exit.c of 2014 (exit1 at f0d55ae9f692; not a seed)'],
-};
-
-export function formatSeed(seed) {
-  if (!seed) return { text: '', title: '' };
-  const titles = [];
-  // Each reference is a seed key with optional line ranges ("F000:548-566", "E003:684, 687");
-  // words in between ("reaper_init", "reparent loop") are kept as they are.
-  const text = String(seed).replace(/\b([FE]\d{3,4})(?::([\d]+(?:-\d+)?(?:, ?\d+(?:-\d+)?)*))?/g,
-    (all, key, lines) => {
-      const known = SEEDS[key];
-      if (!known) return all;
-      titles.push(lines ? `${known[2]}, lines ${lines}` : known[2]);
-      return lines ? `${known[0]}:${lines} (${known[1]})` : `${known[0]} (${known[1]})`;
-    });
-  return { text, title: titles.join('\n') || text };
+/** An event's citation made readable: {text, title}.  `cite` is the server's reading of
+ *  the event's seed reference (engine/seeds.py); the page parses no reference itself. */
+export function formatSeed(cite) {
+  if (!cite) return { text: '', title: '' };
+  return { text: cite.text, title: cite.title || cite.text };
 }
 
 /** Apply a {key: value or null} change set: null deletes the key. */
@@ -190,11 +182,12 @@ export function decodeChoices(code) {
  * The query that reopens a session: `scenario=NAME` (a library file) or `text=BASE64URL`
  * (edited text), then `choices=BASE64URL` in choice mode, then `event=N`.
  */
-export function sessionQuery({ name, text, choices, event }) {
+export function sessionQuery({ name, text, choices, event, projector = false }) {
   const params = new URLSearchParams();
   if (text !== undefined && text !== null) params.set('text', encodeText(text));
   else if (name) params.set('scenario', name);
   if (choices) params.set('choices', encodeChoices(choices));
   params.set('event', String(event));
+  if (projector) params.set('projector', '1');   // the address bar keeps the view too
   return params.toString();
 }

@@ -18,7 +18,14 @@ from ptree.engine.explore import explore
 from ptree.engine.scenario import ScenarioError, check_text
 
 from .app import socketio
-from .library import EDITOR_FILENAME, MAX_CHOICES, choice_run, interactive_base
+from .library import (
+    EDITOR_FILENAME,
+    MAX_CHOICES,
+    choice_run,
+    cite_table,
+    interactive_base,
+    with_cite,
+)
 from .sessions import SessionLimitError
 from .strace import looks_like_strace, parse_text
 from .trace import convert as convert_strace
@@ -164,7 +171,8 @@ def snapshot(session, full):
            "playing": session.playing, "speed": session.speed, "full": full,
            "mode": run.mode, "choice": run.choice_info(pos)}
     if full:
-        msg.update(scenario=run.meta(), events=run.log, error=run.error())
+        msg.update(scenario=run.meta(), events=run.log, cites=cite_table(run.log),
+                   error=run.error())
     return msg
 
 
@@ -174,7 +182,7 @@ def forward(session):
     run, i = session.run, session.pos
     session.pos = i + 1
     return {"run": session.run_id, "seq": i + 1, "from": i, "dir": "forward",
-            "total": run.timeline.total, "event": run.log[i],
+            "total": run.timeline.total, "event": with_cite(run.log[i]),
             "ops": run.timeline.events[i]["ops"],
             "edges": run.annotations.edges_changed(i + 1, i + 1),
             "xstat_text": run.annotations.xstat_changed(i + 1, i + 1),
@@ -186,7 +194,7 @@ def backward(session):
     run, i = session.run, session.pos
     session.pos = i - 1
     return {"run": session.run_id, "seq": i - 1, "from": i, "dir": "back",
-            "total": run.timeline.total, "event": run.log[i - 1],
+            "total": run.timeline.total, "event": with_cite(run.log[i - 1]),
             "ops": run.timeline.events[i - 1]["inverse"],
             "edges": run.annotations.edges_changed(i, i - 1),
             "xstat_text": run.annotations.xstat_changed(i, i - 1),

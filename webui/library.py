@@ -11,8 +11,10 @@ scenario.
 """
 
 import dataclasses
+import functools
 import hashlib
 import logging
+import re
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -20,6 +22,7 @@ from pathlib import Path
 from ptree.engine.errors import EngineError
 from ptree.engine.runner import Run as EngineRun
 from ptree.engine.scenario import ScenarioError, load_scenario_file, parse_scenario
+from ptree.engine.seeds import cite
 from ptree.engine.timeline import ChoiceTimeline, Timeline
 from ptree.engine.waitstatus import status_text
 
@@ -31,14 +34,41 @@ EDITOR_FILENAME = "<editor>"
 MAX_CHOICES = 2_000        # actions one choice-mode session may take (each keeps a snapshot)
 
 
+_PROC_PATH = re.compile(r"^/procs/(\d+)$")
+
+
 def _log_entry(ev):
     """What the page lists for an event: the event without its ops, its RESULT's status
-    in words (`status_text`), so the page decodes nothing."""
+    in words (`status_text`) and the pid whose process it removed (`reaped`, from its
+    ops), so the page decodes nothing.  Its seed reference read is sent beside the log
+    (`cites`, see cite_table) rather than in every entry."""
     entry = {k: v for k, v in ev.items() if k not in ("ops", "inverse")}
     res = entry.get("result")
     if res is not None:
         entry["result"] = {**res, "status_text": status_text(res["status"])}
+    entry["reaped"] = next((int(m.group(1)) for op in ev.get("ops", ())
+                            if op["op"] == "remove" and (m := _PROC_PATH.match(op["path"]))),
+                           None)
     return entry
+
+
+@functools.lru_cache(maxsize=1024)
+def cite_json(seed):
+    """An event's `seed` reference read by engine.seeds.cite, as the page gets it: what
+    the Kernel source pane shows and the log's readable citation.  Shared, never mutated."""
+    return cite(seed or "").as_json()
+
+
+def cite_table(log):
+    """{seed: cite_json(seed)} for every reference a log cites: sent once with the log,
+    so a run of 20,000 events carries each of its few dozen references once."""
+    return {ev["seed"]: cite_json(ev["seed"]) for ev in log}
+
+
+def with_cite(entry):
+    """A log entry with its `cite` (a diff's event: the page may not have it in its
+    table yet, in choice mode)."""
+    return {**entry, "cite": cite_json(entry["seed"])}
 
 
 def violation_marks(violations, doc):

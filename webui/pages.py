@@ -51,7 +51,7 @@ from ptree.engine.timeline import Timeline
 from ptree.engine.waitstatus import status_text, xstat_text
 from werkzeug.exceptions import HTTPException
 
-from .library import Library, Run
+from .library import Library, Run, cite_json
 
 log = logging.getLogger(__name__)
 
@@ -300,8 +300,9 @@ def step_events(timeline, n, limit=MAX_STEP_EVENTS):
         if ev.get("step") is not None:
             current = ev["step"]
         if current == n:
-            out.append({k: ev.get(k) for k in ("seq", "name", "kind", "summary", "seed",
-                                               "violation")})
+            out.append({**{k: ev.get(k) for k in ("seq", "name", "kind", "summary", "seed",
+                                                  "violation")},
+                        "cite": cite_json(ev.get("seed"))})
         elif current is not None and current > n:
             break
     return out[:limit]

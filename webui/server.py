@@ -66,6 +66,10 @@ def serve(host="127.0.0.1", port=5000, async_mode="eventlet", scenarios_dir=None
     app = create_app({"ASYNC_MODE": async_mode,
                       "EXTRA_SCENARIO_DIRS": [Path(d) for d in extra if d]})
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # Highlight the seeds before the first page asks for one (a second of work, once), so
+    # the Kernel source pane of the first tab fills at once.
+    from ptree.webui.source import warm_up
+    socketio.start_background_task(warm_up)
     url = f"http://{host}:{port}/"
     print(f"ptree: serving the explorer at {url} ({async_mode})", flush=True)
     if open_browser:
