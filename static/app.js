@@ -8,6 +8,9 @@ const $ = (id) => document.getElementById(id);
 const DEFAULT_SCENARIO = 'orphans-and-reapers';
 const BASE_MS = 650;
 const reducedMotion = window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+// A lecture page (lecture.html, lecture.js): the server says what is shown, so the page
+// never opens a scenario by itself and its address stays the room's.
+const LECTURE = globalThis.ptreeLecture || null;
 
 const state = new ExplorerState();
 let source = null;         // what the session shows: {name} or {text, name}; reopened after a reconnect
@@ -47,7 +50,7 @@ function onConnect() {
   hideNotice();
   // A new connection after a lost one is a new session: reopen what we showed, where we
   // were.  (On the first connection `hello` opens the first scenario.)
-  if (source && state.doc) send('open', reopening());
+  if (source && state.doc && !LECTURE) send('open', reopening());
 }
 
 /** The `open` that puts a new session where this page is (its mode and path too). */
@@ -61,7 +64,7 @@ function onHello(msg) {
   const select = $('scenario');
   select.innerHTML = msg.scenarios.map((s) =>
     `<option value="${escapeHtml(s.name)}">${escapeHtml(s.name)}: ${escapeHtml(s.title)}</option>`).join('');
-  if (source) {
+  if (source || msg.lecture) {
     syncPicker();
     return;
   }
@@ -100,6 +103,9 @@ function onSnapshot(msg) {
   if (!msg.full && msg.run !== state.run) return;  // a jump answer for a run we left
   resyncing = false;
   state.applySnapshot(msg);
+  if (msg.full && LECTURE) {
+    source = msg.scenario.filename === '<editor>' ? { text: msg.scenario.text, name: msg.scenario.name } : { name: msg.scenario.name };
+  }
   if (msg.full) {
     if (state.run !== editorRun) loadEditor(state.scenario.text);
     editorRun = state.run;
@@ -362,6 +368,7 @@ function syncUrl() {
 
 function writeUrl() {
   urlTimer = null;
+  if (LECTURE) return;
   // The whole session when it fits (reload reopens it), else as much as fits.
   let url = `${location.pathname}?${sessionQuery(where())}`;
   if (location.origin.length + url.length > MAX_URL) {

@@ -145,7 +145,11 @@ def cmd_random(args):
 
 def cmd_serve(args):
     from webui.server import serve
-    serve(args.host, args.port, args.async_mode, args.scenarios)
+    if args.message_queue and not args.message_queue.startswith(("redis://", "rediss://")):
+        print("ptree serve: --message-queue takes a redis://HOST:PORT/N URL", file=sys.stderr)
+        return 2
+    serve(args.host, args.port, args.async_mode, args.scenarios, args.message_queue,
+          args.instance)
     return 0
 
 
@@ -178,6 +182,10 @@ def build_parser():
     p.add_argument("--port", type=int, default=5000)
     p.add_argument("--async-mode", choices=("eventlet", "threading"), default="eventlet")
     p.add_argument("--scenarios", default=None, help="a folder of extra scenario files")
+    p.add_argument("--message-queue", default=None, metavar="redis://HOST:PORT/N",
+                   help="share lecture rooms with other server processes through this Redis")
+    p.add_argument("--instance", default=None, metavar="DIR",
+                   help="the instance folder (the embedded lecture-room store lives there)")
     p.set_defaults(func=cmd_serve)
     return parser
 

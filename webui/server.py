@@ -9,11 +9,15 @@ import warnings
 from pathlib import Path
 
 
-def serve(host="127.0.0.1", port=5000, async_mode="eventlet", scenarios_dir=None):
+def serve(host="127.0.0.1", port=5000, async_mode="eventlet", scenarios_dir=None,
+          message_queue=None, instance=None):
     """Serve the explorer until interrupted.
 
     scenarios_dir: a folder (or list of folders) of *.yaml added to the bundled library;
-    a file there with a bundled scenario's name replaces it.
+    a file there with a bundled scenario's name replaces it.  message_queue: a
+    redis://HOST:PORT/N URL that several server processes share (lecture rooms are then
+    stored in that Redis too); instance: Flask's instance folder, where the embedded room
+    store (SQLite) lives when there is no message queue.
     """
     if async_mode == "eventlet":
         # Eventlet is the product's stated default although it is in maintenance mode; its
@@ -29,8 +33,12 @@ def serve(host="127.0.0.1", port=5000, async_mode="eventlet", scenarios_dir=None
 
     extra = scenarios_dir if isinstance(scenarios_dir, (list, tuple)) else [scenarios_dir]
     app = create_app({"ASYNC_MODE": async_mode,
-                      "EXTRA_SCENARIO_DIRS": [Path(d) for d in extra if d]})
+                      "EXTRA_SCENARIO_DIRS": [Path(d) for d in extra if d],
+                      "MESSAGE_QUEUE": message_queue,
+                      "INSTANCE_PATH": Path(instance).resolve() if instance else None})
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    print(f"ptree: serving the explorer at http://{host}:{port}/ ({async_mode})", flush=True)
+    rooms = message_queue or app.config["ROOM_STORE"] or app.instance_path
+    print(f"ptree: serving the explorer at http://{host}:{port}/ ({async_mode}; lecture "
+          f"rooms in {rooms})", flush=True)
     kwargs = {"log_output": False} if async_mode == "eventlet" else {"allow_unsafe_werkzeug": True}
     socketio.run(app, host=host, port=port, **kwargs)
