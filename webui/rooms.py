@@ -22,6 +22,7 @@ behind the load balancer) reads the record when one of its viewers joins or resy
 gets the diffs themselves through the message queue.
 """
 
+import functools
 import hashlib
 import hmac
 import json
@@ -31,7 +32,6 @@ import secrets
 import threading
 import time
 
-from engine.errors import EngineError
 from engine.scenario import ScenarioError
 
 from .library import EDITOR_FILENAME, choice_run
@@ -200,6 +200,20 @@ def play_lease(speed):
     """How long a play task's last tick keeps the room 'playing': a task on a process that
     died stops counting after this, so the room shows as paused."""
     return max(5.0, 3.0 / speed)
+
+
+def _tick(token, forward, status, s):
+    """One tick of a room's play task on session s; True when the task is done."""
+    if not s.playing or s.play_token != token:
+        s.cancel = True                  # paused, stepped, or playing from another task
+        return True
+    if s.pos >= s.total:
+        s.stop_playing()
+        s.outbox.append(("status", status(s)))
+        return True
+    s.play_until = time.time() + play_lease(s.speed)
+    s.outbox.append(("diff", forward(s)))
+    return False
 
 
 class Hall:
@@ -392,27 +406,13 @@ class Hall:
             if record is None or record.get("play_token") != token or record.get("ended"):
                 return
             self.socketio.sleep(1.0 / record["speed"])
-            done = []
-
-            def tick(s):
-                if not s.playing or s.play_token != token:
-                    s.cancel = True
-                    done.append(True)
-                elif s.pos >= s.total:
-                    s.stop_playing()
-                    s.outbox.append(("status", status(s)))
-                    done.append(True)
-                else:
-                    s.play_until = time.time() + play_lease(s.speed)
-                    s.outbox.append(("diff", forward(s)))
             try:
-                self.act(code, tick)
+                if self.act(code, functools.partial(_tick, token, forward, status)):
+                    return
             except RoomError:
                 return
             except Exception:  # a failing tick ends this task, never the server
                 log.exception("play task of lecture %s failed", code)
-                return
-            if done:
                 return
 
     # -- members -----------------------------------------------------------------------------
