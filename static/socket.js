@@ -17,7 +17,7 @@ const INCOMING = ['hello', 'scenarios', 'snapshot', 'diff', 'status', 'scenario_
  */
 export function connect(handlers) {
   const lecture = globalThis.ptreeLecture;
-  const options = { reconnectionDelayMax: 4000, transports: ['websocket', 'polling'] };
+  const options = { reconnectionDelayMax: 4000, transports: ['websocket', 'polling'], tryAllTransports: true };
   if (lecture) options.auth = (cb) => cb(lecture.auth ? lecture.auth() : { lecture: lecture.room, role: lecture.role });
   const socket = io(options);
   for (const name of INCOMING) {
