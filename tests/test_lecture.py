@@ -459,3 +459,18 @@ def test_a_restarted_server_finds_its_rooms_where_they_were(tmp_path, timeline):
     viewer.get_received()
     again.emit("back")
     assert view(viewer)[0][1]["seq"] == pos - 1
+
+
+@pytest.mark.parametrize("resume", [{"name": "no-such-scenario"}, {"text": "steps: [oops"},
+                                    {"event": "x", "name": BUNDLED}])
+def test_a_detach_that_cannot_open_keeps_following(app, room, resume):
+    code, _, presenter = room
+    viewer = join(app, code)
+    viewer.get_received()
+    viewer.emit("detach", {"resume": resume})
+    got = msgs(viewer)
+    assert {"error", "scenario_error"} & {n for n, _ in got}
+    assert [m["following"] for n, m in got if n == "lecture"][-1] is True
+    presenter.emit("step")
+    assert view(viewer)[-1][1]["seq"] == 1                  # it still follows
+    assert len(app.extensions["ptree.sessions"]) == 0

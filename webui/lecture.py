@@ -354,13 +354,32 @@ def on_detach(member, args):
         session = _registry().create(request.sid)
     except SessionLimitError as e:
         raise RoomError(f"{e}; you keep following the lecture", "busy") from None
+    was_alone = member.alone
     leave_room(f"lecture:{member.code}")
     member.alone = True
     if member.counted:
         hall.count(member, -1)
     emit("lecture", lecture_state(member, record))
-    with session.lock:
-        on_open.__wrapped__(session, resume)
+    try:
+        with session.lock:
+            on_open.__wrapped__(session, resume)
+    finally:
+        if session.run is None and not was_alone:
+            _rejoin(member, record)        # the copy could not be opened: follow again
+
+
+def _rejoin(member, record):
+    """Undo a detach whose `open` failed (its error was sent): the tab follows again."""
+    hall = _hall()
+    _registry().close(request.sid)
+    member.alone = False
+    if record is None or record.get("ended"):
+        return
+    join_room(f"lecture:{member.code}")
+    if member.role == "viewer":
+        hall.count(member, +1)
+    emit("lecture", lecture_state(member, record))
+    _room_snapshot(member)
 
 
 @_lecture_handler("follow")

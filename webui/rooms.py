@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 MAX_ROOMS = 50              # lectures open at once (in the store all processes share)
 MAX_VIEWERS = 1000          # audience members following one lecture (over all processes)
 ROOM_IDLE_SECONDS = 2 * 60 * 60    # a room with no presenter for this long expires
+BASE_RECHECK = 5.0          # seconds a room trusts its scenario file without a new look
 HEARTBEAT_SECONDS = 10      # a process renews its presenters' rooms and its counts this often
 # Room codes are read aloud and typed on phones: lower-case letters and digits without the
 # ones people confuse (0/o, 1/l/i), four of them: 31**4 (about 920,000) codes.
@@ -128,6 +129,7 @@ class LocalRoom:
         self.choice_key = None     # (source, id of the base Run) it was built from
         self.choice_sha = None     # the path (blob sha) it holds
         self.texts = {}            # sha -> editor text, the one the room shows
+        self.base = None           # (source key, Run, when looked up): see Hall._base
         self.count_pending = False
 
 
@@ -281,7 +283,18 @@ class Hall:
         return text
 
     def _base(self, room, source):
-        """The library (or editor-text) Run a record's source names."""
+        """The library (or editor-text) Run a record's source names.  Looked up again
+        (the library notices an edited file) at most every BASE_RECHECK seconds: a step
+        should not cost a directory listing."""
+        key = json.dumps(source, sort_keys=True)
+        now = time.monotonic()
+        if room.base is not None and room.base[0] == key and now - room.base[2] < BASE_RECHECK:
+            return room.base[1]
+        run = self._lookup(room, source)
+        room.base = (key, run, now)
+        return run
+
+    def _lookup(self, room, source):
         try:
             if "name" in source:
                 return self._library().open_name(source["name"])
@@ -486,3 +499,8 @@ class Hall:
                                    to=f"lecture:{code}")
             elif code in presenting and not record.get("ended"):
                 self.store.touch(code)
+        # Forget what this process built for rooms it no longer serves (rebuilt on demand).
+        with self._lock:
+            held = {m.code for m in self.members.values()}
+            for code in [c for c in self.rooms if c not in held]:
+                del self.rooms[code]
