@@ -186,7 +186,19 @@ def main():
         redis.stop()
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(out, indent=2) + "\n")
+    print(markdown(out))
     print(f"written to {RESULTS.relative_to(ROOT)}")
+
+
+def markdown(out):
+    """The results as the README's table."""
+    lines = ["| setup | viewers | p50 ms | p95 ms | p99 ms | max ms | KB per viewer | load (1 min) |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in out["results"]:
+        lines.append(f"| {r['setup']} | {r['viewers']} | {r['p50_ms']} | {r['p95_ms']} | "
+                     f"{r['p99_ms']} | {r['max_ms']} | {r['per_viewer_kb']} | "
+                     f"{r['loadavg_1min']} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

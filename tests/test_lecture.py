@@ -408,6 +408,8 @@ def test_ending_the_lecture_leaves_everyone_a_copy(app, room):
     assert dict(msgs(presenter))["lecture_ended"]["event"] == 4
     presenter.emit("step")
     assert msgs(presenter, "error")[0][1]["code"] == "lecture_ended"
+    presenter.emit("resync")                                # reading still works
+    assert dict(view(presenter))["snapshot"]["seq"] == 4
     viewer.emit("detach")                                   # what the page does on lecture_ended
     snap = dict(view(viewer))["snapshot"]
     assert snap["seq"] == 4 and "room" not in snap

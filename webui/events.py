@@ -164,7 +164,7 @@ def _in_room(member, name, fn, args):
                                 code="not_presenter")
         data = _mapping(args, name)
         _hall().act(member.code, lambda session: fn(session, data), member=member,
-                    commit=member.role == "presenter")
+                    commit=member.role == "presenter" and name not in READ_ONLY)
     except (ProtocolError, RoomError) as e:
         _error(e.code, str(e), name)
 
