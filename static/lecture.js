@@ -146,10 +146,21 @@ if (presenter) {
 function showQr(show) {
   const panel = $('lecture-qr');
   if (!panel) return;
-  panel.style.top = `${Math.ceil($('lecture').getBoundingClientRect().bottom)}px`;
+  placeQr();
   panel.hidden = !show;
   $('qr-toggle').setAttribute('aria-expanded', String(show));
   sessionStorage.setItem(`ptree-qr-${L.room}`, show ? 'shown' : 'hidden');
+}
+
+/** The QR panel covers the page under the banner, however tall the bars wrap. */
+function placeQr() {
+  const panel = $('lecture-qr');
+  if (panel) panel.style.top = `${Math.ceil($('lecture').getBoundingClientRect().bottom)}px`;
+}
+if (presenter) {
+  const watch = new ResizeObserver(placeQr);
+  watch.observe($('lecture'));
+  watch.observe(document.querySelector('header.bar'));
 }
 
 // A follower's page only shows: its keys and clicks that would change the view do nothing
