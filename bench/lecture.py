@@ -20,6 +20,7 @@ table.  Run by `make bench`, never by `make test`.
 import asyncio
 import http.client
 import json
+import os
 import platform
 import statistics
 import sys
@@ -52,6 +53,12 @@ def start_room(server):
     key = answer.getheader("Set-Cookie").split(";", 1)[0].split("=", 1)[1]
     conn.close()
     return code, key
+
+
+def cpu_seconds(pid):
+    """User + system CPU time of process pid so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_kb(pid):
@@ -116,6 +123,7 @@ def percentile(values, p):
 
 
 async def run_setup(name, presenter_server, viewer_server, total_events):
+    servers = {presenter_server.pid: presenter_server, viewer_server.pid: viewer_server}.values()
     code, key = start_room(presenter_server)
     bench = Bench()
     presenter = socketio.AsyncClient(reconnection=False)
@@ -131,6 +139,7 @@ async def run_setup(name, presenter_server, viewer_server, total_events):
             viewers.extend(batch)
         grown = rss_kb(viewer_server.pid)
         samples = []
+        cpu0 = [cpu_seconds(srv.pid) for srv in servers]
         for i in range(STEPS):
             forward = (i // total_events) % 2 == 0
             if forward:
@@ -140,19 +149,23 @@ async def run_setup(name, presenter_server, viewer_server, total_events):
                 pos -= 1
                 samples += await bench.step(presenter, "back", pos, "back", n)
             await asyncio.sleep(GAP)
+        cpu = sum(cpu_seconds(srv.pid) for srv in servers) - sum(cpu0)
         row = {"setup": name, "viewers": n, "steps": STEPS, "samples": len(samples),
-               "loadavg_1min": round(__import__("os").getloadavg()[0], 2),
+               "loadavg_1min": round(os.getloadavg()[0], 2),
                "p50_ms": round(percentile(samples, 50), 1),
                "p95_ms": round(percentile(samples, 95), 1),
                "p99_ms": round(percentile(samples, 99), 1),
                "max_ms": round(max(samples), 1),
                "mean_ms": round(statistics.fmean(samples), 1),
                "server_rss_mb": round(grown / 1024, 1),
-               "per_viewer_kb": round((grown - baseline) / n, 1)}
+               "per_viewer_kb": round((grown - baseline) / n, 1),
+               # what the servers' CPU did per step and viewer, whatever else the machine ran
+               "server_cpu_us_per_viewer_step": round(cpu / STEPS / n * 1e6)}
         rows.append(row)
         print(f"{name:<24} {n:>5} viewers  p50 {row['p50_ms']:>6} ms  p95 {row['p95_ms']:>6}  "
               f"p99 {row['p99_ms']:>6}  max {row['max_ms']:>6}  "
-              f"{row['per_viewer_kb']:>6} KB/viewer", flush=True)
+              f"{row['per_viewer_kb']:>6} KB/viewer  "
+              f"{row['server_cpu_us_per_viewer_step']:>5} us server CPU/viewer/step", flush=True)
     for v in viewers:
         await v.sio.disconnect()
     await presenter.disconnect()
@@ -166,7 +179,7 @@ def main():
     out = {"what": "presenter step -> the diff at every viewer (ms), per viewer and step",
            "async_mode": "eventlet", "scenario": SCENARIO, "events": total, "steps": STEPS,
            "gap_s": GAP, "machine": {"python": platform.python_version(),
-                                     "cpus": len(__import__("os").sched_getaffinity(0))},
+                                     "cpus": len(os.sched_getaffinity(0))},
            "results": []}
     one = Server("eventlet")
     try:
@@ -192,12 +205,13 @@ def main():
 
 def markdown(out):
     """The results as the README's table."""
-    lines = ["| setup | viewers | p50 ms | p95 ms | p99 ms | max ms | KB per viewer | load (1 min) |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| setup | viewers | p50 ms | p95 ms | p99 ms | max ms | KB per viewer | "
+             "server CPU µs per viewer and step | load (1 min) |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in out["results"]:
         lines.append(f"| {r['setup']} | {r['viewers']} | {r['p50_ms']} | {r['p95_ms']} | "
                      f"{r['p99_ms']} | {r['max_ms']} | {r['per_viewer_kb']} | "
-                     f"{r['loadavg_1min']} |")
+                     f"{r['server_cpu_us_per_viewer_step']} | {r['loadavg_1min']} |")
     return "\n".join(lines)
 
 
