@@ -1,7 +1,9 @@
 # ptree: `make run` and `make test` each do all set-up on a fresh machine, with no stdin:
 # a virtualenv in .venv/, the project installed editable with its test extras, Debian's
-# Chromium for the browser tests and Debian's strace for `ptree trace`.  Every set-up step
-# is a file target or a stamp, so a rerun only does what is missing.
+# Chromium for the browser tests, Debian's strace for `ptree trace` and Debian's redis-server
+# for the lecture-room tests (they start their own on a free loopback port; nothing here
+# starts a service).  Every set-up step is a file target or a stamp, so a rerun only does
+# what is missing.
 
 PYTHON   ?= python3
 VENV     := .venv
@@ -9,6 +11,7 @@ BIN      := $(VENV)/bin
 DEPS     := $(VENV)/.deps-installed
 CHROMIUM := /usr/bin/chromium
 STRACE   := /usr/bin/strace
+REDIS    := /usr/bin/redis-server
 HOST     ?= 127.0.0.1
 PORT     ?= 5000
 # apt needs root: use sudo only when we are not root already.
@@ -39,7 +42,15 @@ $(STRACE):
 	test -x $(STRACE) || { $(SUDO) apt-get update && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends strace; }
 
-setup: $(DEPS) $(CHROMIUM) $(STRACE)
+
+# Debian's Redis: `ptree serve --message-queue` and the tests of several server processes
+# sharing lecture rooms.  Installing the package may start the distribution's own service;
+# the tests never use it (they run their own on 127.0.0.1 and a free port).
+$(REDIS):
+	test -x $(REDIS) || { $(SUDO) apt-get update && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends redis-server; }
+
+setup: $(DEPS) $(CHROMIUM) $(STRACE) $(REDIS)
 
 ## the two commands ---------------------------------------------------------------------
 
@@ -65,6 +76,7 @@ bench: setup
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/explore.py
 	$(BIN)/python bench/ui.py
+	$(BIN)/python bench/lecture.py
 
 # Rewrites tests/golden/golden.json: only on purpose, with a commit saying which behaviour
 # moved and why (tests/test_golden.py holds every scenario to it).

@@ -110,6 +110,29 @@ def shoot_compare_and_quiz(page, server):
     print("wrote docs/screenshot-quiz.png")
 
 
+def shoot_lecture(browser, server):
+    """Lecture mode: the presenter page with its QR code, and an audience page following."""
+    presenter = browser.new_context(viewport={"width": 1600, "height": 900}).new_page()
+    presenter.goto(server.url("/present?scenario=orphans-and-reapers&event=11"))
+    expect(presenter.locator("#position")).to_have_text(re.compile(r"Event 11 of \d+"))
+    presenter.wait_for_function("!!window.ptree?.lecture")
+    link = presenter.get_by_test_id("audience-link").get_attribute("href")
+    viewer = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    viewer.goto(link)
+    expect(viewer.get_by_test_id("lecture-status")).to_contain_text("Following the presenter")
+    expect(presenter.get_by_test_id("viewer-count")).to_have_text("1")
+    presenter.wait_for_timeout(300)
+    presenter.screenshot(path=str(DOCS / "screenshot-lecture-presenter.png"))
+    presenter.get_by_role("button", name="Hide QR code").click()
+    presenter.get_by_role("button", name="Step", exact=True).click()
+    expect(viewer.locator("#position")).to_have_text(re.compile(r"Event 12 of \d+"))
+    viewer.wait_for_timeout(900)
+    viewer.screenshot(path=str(DOCS / "screenshot-lecture-audience.png"))
+    print("wrote docs/screenshot-lecture-presenter.png and docs/screenshot-lecture-audience.png")
+    presenter.context.close()
+    viewer.context.close()
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw:
         for f in SCENARIOS.glob("*.yaml"):
@@ -155,6 +178,7 @@ def main():
 
             shoot_race(page, server)
             shoot_compare_and_quiz(page, server)
+            shoot_lecture(browser, server)
             browser.close()
         finally:
             server.stop()

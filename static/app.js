@@ -12,6 +12,9 @@ const BASE_MS = 650;
 const REDUCED_MS = 160;     // prefers-reduced-motion: every change still shows, just quickly
 const reducedMotion = window.matchMedia('(prefers-reduced-motion: reduce)').matches;
 const SHORT_SCREEN = 900;   // below this height the header starts folded to one line
+// A lecture page (lecture.html, lecture.js): the server says what is shown, so the page
+// never opens a scenario by itself and its address stays the room's.
+const LECTURE = globalThis.ptreeLecture || null;
 
 const state = new ExplorerState();
 let source = null;         // what the session shows: {name} or {text, name}; reopened after a reconnect
@@ -62,7 +65,7 @@ function onConnect() {
   hideNotice();
   // A new connection after a lost one is a new session: reopen what we showed, where we
   // were.  (On the first connection `hello` opens the first scenario.)
-  if (source && state.doc) send('open', reopening());
+  if (source && state.doc && !LECTURE) send('open', reopening());
 }
 
 /** The `open` that puts a new session where this page is (its mode and path too). */
@@ -76,7 +79,7 @@ function onHello(msg) {
   const select = $('scenario');
   select.innerHTML = msg.scenarios.map((s) =>
     `<option value="${escapeHtml(s.name)}">${escapeHtml(s.name)}: ${escapeHtml(s.title)}</option>`).join('');
-  if (source) {
+  if (source || msg.lecture) {
     syncPicker();
     return;
   }
@@ -116,6 +119,9 @@ function onSnapshot(msg) {
   resyncing = false;
   const opened = msg.full && msg.run !== state.run;
   state.applySnapshot(msg);
+  if (msg.full && LECTURE) {
+    source = msg.scenario.filename === '<editor>' ? { text: msg.scenario.text, name: msg.scenario.name } : { name: msg.scenario.name };
+  }
   if (msg.full) {
     if (state.run !== editorRun) loadEditor(state.scenario.text);
     editorRun = state.run;
@@ -417,6 +423,7 @@ function syncUrl() {
 
 function writeUrl() {
   urlTimer = null;
+  if (LECTURE) return;
   // The whole session when it fits (reload reopens it), else as much as fits.
   const projector = document.body.classList.contains('projector');
   let url = `${location.pathname}?${sessionQuery({ ...where(), projector })}`;

@@ -9,11 +9,19 @@ const INCOMING = ['hello', 'scenarios', 'snapshot', 'diff', 'status', 'scenario_
  * Connect to the server this page came from (never anywhere else).
  * handlers: {hello, snapshot, diff, status, scenario_error, error, exported, explored,
  *            connect, disconnect, connect_error}; each optional.  Returns {send(name, data), socket}.
+ *
+ * WebSocket first (long-polling only where WebSocket fails), so one connection stays on one
+ * server process behind a load balancer.  A lecture page (window.ptreeLecture, set by
+ * templates/lecture.html; see lecture.js) connects with its room in `auth`, and its
+ * `accept(name, msg)` may drop a message before the handlers see it.
  */
 export function connect(handlers) {
-  const socket = io({ reconnectionDelayMax: 4000 });
+  const lecture = globalThis.ptreeLecture;
+  const options = { reconnectionDelayMax: 4000, transports: ['websocket', 'polling'], tryAllTransports: true };
+  if (lecture) options.auth = (cb) => cb(lecture.auth ? lecture.auth() : { lecture: lecture.room, role: lecture.role });
+  const socket = io(options);
   for (const name of INCOMING) {
-    if (handlers[name]) socket.on(name, handlers[name]);
+    if (handlers[name]) socket.on(name, (msg) => { if (!lecture?.accept || lecture.accept(name, msg)) handlers[name](msg); });
   }
   socket.on('connect', () => handlers.connect?.());
   socket.on('disconnect', (reason) => handlers.disconnect?.(reason));

@@ -252,8 +252,12 @@ def cmd_import_strace(args):
 
 def cmd_serve(args):
     from ptree.webui.server import PortInUse, serve
+    if args.message_queue and not args.message_queue.startswith(("redis://", "rediss://")):
+        print("ptree serve: --message-queue takes a redis://HOST:PORT/N URL", file=sys.stderr)
+        return 2
     try:
-        serve(args.host, args.port, args.async_mode, args.scenarios, open_browser=args.open)
+        serve(args.host, args.port, args.async_mode, args.scenarios, args.message_queue,
+              args.instance, open_browser=args.open)
     except PortInUse as e:
         print(f"ptree serve: {e}", file=sys.stderr)
         return 2
@@ -308,6 +312,10 @@ def build_parser():
     p.add_argument("--async-mode", choices=("eventlet", "threading"), default="eventlet")
     p.add_argument("--scenarios", default=None, help="a folder of extra scenario files")
     p.add_argument("--open", action="store_true", help="open the explorer in the default browser")
+    p.add_argument("--message-queue", default=None, metavar="redis://HOST:PORT/N",
+                   help="share lecture rooms with other server processes through this Redis")
+    p.add_argument("--instance", default=None, metavar="DIR",
+                   help="the instance folder (the embedded lecture-room store lives there)")
     p.set_defaults(func=cmd_serve)
     return parser
 

@@ -26,6 +26,7 @@ from .library import (
     interactive_base,
     with_cite,
 )
+from .rooms import RoomError, RoomSession
 from .sessions import SessionLimitError
 from .strace import looks_like_strace, parse_text
 from .trace import convert as convert_strace
@@ -58,6 +59,23 @@ def _library():
 
 def _registry():
     return current_app.extensions["ptree.sessions"]
+
+
+def _hall():
+    return current_app.extensions["ptree.hall"]
+
+
+def _send(session, name, msg, private=False):
+    """Emit a snapshot, diff or status for `session`: to its tab, or for a lecture room
+    (a RoomSession) to everyone in the room once the change is stored (private: only to
+    the tab that asked, as a presenter's resync)."""
+    if isinstance(session, RoomSession):
+        if private:
+            session.owner.private(session, name, msg)
+        else:
+            session.outbox.append((name, msg))
+    else:
+        emit(name, msg)
 
 
 def _error(code, message, event=None):
@@ -116,6 +134,9 @@ def _handler(name):
     def decorate(fn):
         @functools.wraps(fn)
         def wrapped(*args):
+            member = _hall().get(request.sid)
+            if member is not None and not member.alone:
+                return _in_room(member, name, fn, args)
             session = _registry().get(request.sid)
             if session is None:
                 try:
@@ -157,6 +178,24 @@ def _strace_scenario(log):
     text, _ = convert_strace(records, filename="<editor>",
                              origin="Opened in the explorer from strace output.")
     return text
+READ_ONLY = {"resync", "list", "export"}   # what a follower may ask of the room it follows
+
+
+def _in_room(member, name, fn, args):
+    """A message from a lecture tab that follows its room (webui/rooms.py).  The presenter's
+    acts on the room: stored, then broadcast to every member.  Anyone else may only read
+    (READ_ONLY, answered to that tab alone): any other message gets `not_presenter`,
+    whatever it carries, before its payload is even looked at."""
+    try:
+        if member.role != "presenter" and name not in READ_ONLY:
+            raise ProtocolError(f"only the presenter can change lecture {member.code}; "
+                                "press 'Explore on my own' to try things yourself",
+                                code="not_presenter")
+        data = _mapping(args, name)
+        _hall().act(member.code, lambda session: fn(session, data), member=member,
+                    commit=member.role == "presenter" and name not in READ_ONLY)
+    except (ProtocolError, RoomError) as e:
+        _error(e.code, str(e), name)
 
 
 # -- messages the server sends -----------------------------------------------------------
@@ -208,25 +247,36 @@ def status(session):
 
 # -- connection ----------------------------------------------------------------------------
 
+def hello(**extra):
+    return {"protocol": PROTOCOL_VERSION, "scenarios": _library().listing(),
+            "max_sessions": _registry().max_sessions,
+            "idle_seconds": _registry().idle_seconds,
+            "async_mode": socketio.async_mode, **extra}
+
+
 @socketio.on("connect")
 def on_connect(auth=None):
     """Sent by Socket.IO when a tab connects.  Creates the tab's session and emits `hello`
     {protocol, scenarios, max_sessions, idle_seconds}; when MAX_SESSIONS are open the
-    connection is refused with a message saying so (the page shows it)."""
+    connection is refused with a message saying so (the page shows it).  A lecture page
+    connects with auth {lecture: ROOM, role}: no session, see webui/lecture.py."""
+    if isinstance(auth, dict) and "lecture" in auth:
+        from .lecture import connect_member
+        return connect_member(auth)
     try:
         _registry().create(request.sid)
     except SessionLimitError as e:
         raise ConnectionRefusedError(str(e)) from None
-    emit("hello", {"protocol": PROTOCOL_VERSION, "scenarios": _library().listing(),
-                   "max_sessions": _registry().max_sessions,
-                   "idle_seconds": _registry().idle_seconds,
-                   "async_mode": socketio.async_mode})
+    emit("hello", hello())
 
 
 @socketio.on("disconnect")
 def on_disconnect(*args):
-    """Sent by Socket.IO when a tab goes away.  Drops its session (and play task); emits nothing."""
+    """Sent by Socket.IO when a tab goes away.  Drops its session (and play task) or its
+    place in a lecture; emits nothing (but a lecture's presenters get the new count)."""
     _registry().close(request.sid)
+    from .lecture import disconnect_member
+    disconnect_member(request.sid)
 
 
 # -- the protocol ------------------------------------------------------------------------
@@ -277,7 +327,7 @@ def on_open(session, data):
     session.run = run
     session.run_id += 1
     session.pos = min(max(event, 0), run.timeline.total)
-    emit("snapshot", snapshot(session, full=True))
+    _send(session, "snapshot", snapshot(session, full=True))
     if getattr(run, "replay_error", None):
         _error("bad_choice", run.replay_error, "open")
 
@@ -289,9 +339,9 @@ def on_step(session, data):
     _require_run(session)
     session.stop_playing()
     if session.pos >= session.total:
-        emit("status", status(session))
+        _send(session, "status", status(session))
         return
-    emit("diff", forward(session))
+    _send(session, "diff", forward(session))
 
 
 @_handler("back")
@@ -301,9 +351,9 @@ def on_back(session, data):
     _require_run(session)
     session.stop_playing()
     if session.pos <= 0:
-        emit("status", status(session))
+        _send(session, "status", status(session))
         return
-    emit("diff", backward(session))
+    _send(session, "diff", backward(session))
 
 
 @_handler("jump")
@@ -314,7 +364,7 @@ def on_jump(session, data):
     event = _int(data, "event")
     session.stop_playing()
     session.pos = min(max(event, 0), session.total)
-    emit("snapshot", snapshot(session, full=False))
+    _send(session, "snapshot", snapshot(session, full=False))
 
 
 @_handler("reset")
@@ -323,7 +373,7 @@ def on_reset(session, data):
     _require_run(session)
     session.stop_playing()
     session.pos = 0
-    emit("snapshot", snapshot(session, full=False))
+    _send(session, "snapshot", snapshot(session, full=False))
 
 
 @_handler("choose")
@@ -350,7 +400,7 @@ def on_choose(session, data):
     for ev in events:
         msg = forward(session)
         assert msg["event"]["seq"] == ev["seq"]
-        emit("diff", {**msg, "new": new})
+        _send(session, "diff", {**msg, "new": new})
 
 
 @_handler("export")
@@ -391,7 +441,8 @@ def on_explore(session, data):
                             "try again when one has finished", code="explore_busy")
     session.exploring = True
     run = session.run
-    socketio.start_background_task(_explore, _registry(), request.sid, session.run_id,
+    owner = session.owner if isinstance(session, RoomSession) else _registry()
+    socketio.start_background_task(_explore, owner, request.sid, session.run_id,
                                    run.scenario, run.meta()["title"], max_states)
 
 
@@ -404,25 +455,28 @@ def on_play(session, data):
     session.stop_playing()
     session.speed = _speed(data, session.speed)
     if session.pos >= session.total:
-        emit("status", status(session))
+        _send(session, "status", status(session))
         return
     session.playing = True
-    emit("status", status(session))
-    socketio.start_background_task(_play, _registry(), request.sid, session.play_gen)
+    if isinstance(session, RoomSession):
+        session.start_play()           # the room's play task starts once this is stored
+    else:
+        socketio.start_background_task(_play, _registry(), request.sid, session.play_gen)
+    _send(session, "status", status(session))
 
 
 @_handler("pause")
 def on_pause(session, data):
     """Sent by the page's Pause button or space while playing.  Emits `status`."""
     session.stop_playing()
-    emit("status", status(session))
+    _send(session, "status", status(session))
 
 
 @_handler("speed")
 def on_speed(session, data):
     """Sent by the page's speed control: {speed}.  Takes effect at the next tick; emits `status`."""
     session.speed = _speed(data, session.speed)
-    emit("status", status(session))
+    _send(session, "status", status(session))
 
 
 @_handler("resync")
@@ -432,7 +486,7 @@ def on_resync(session, data):
     if session.run is None:
         emit("status", status(session))
         return
-    emit("snapshot", snapshot(session, full=True))
+    _send(session, "snapshot", snapshot(session, full=True), private=True)
 
 
 @socketio.on("*")

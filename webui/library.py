@@ -238,6 +238,21 @@ class ChoiceRun(Run):
             self._truncate(k, force=True)            # back to the choice point, unharmed
             raise
 
+    def follow(self, trace):
+        """Make `trace` this run's path: keep the common prefix, drop the rest, take the
+        new labels (a lecture room's run on a server that did not see the choices made)."""
+        k = 0
+        while k < min(len(trace), len(self.trace)) and trace[k] == self.trace[k]:
+            k += 1
+        self._truncate(k)
+        for label in trace[k:MAX_CHOICES]:
+            try:
+                self._take(label, annotate=False)
+            except (EngineError, ScenarioError):
+                self._truncate(len(self.trace), force=True)
+                break
+        self.annotations = Annotations(self.timeline)
+
     def _take(self, label, annotate=True):
         evs = self.timeline.choose(label)
         self.after.append(self.timeline.total)

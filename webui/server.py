@@ -42,12 +42,15 @@ def _open_browser(url):
 
 
 def serve(host="127.0.0.1", port=5000, async_mode="eventlet", scenarios_dir=None,
-          open_browser=False):
+          message_queue=None, instance=None, open_browser=False):
     """Serve the explorer until interrupted.
 
     scenarios_dir: a folder (or list of folders) of *.yaml added to the bundled library;
-    a file there with a bundled scenario's name replaces it.  open_browser: open the
-    explorer in the default browser once the server runs.  Raises PortInUse.
+    a file there with a bundled scenario's name replaces it.  message_queue: a
+    redis://HOST:PORT/N URL that several server processes share (lecture rooms are then
+    stored in that Redis too); instance: Flask's instance folder, where the embedded room
+    store (SQLite) lives when there is no message queue.  open_browser: open the explorer
+    in the default browser once the server runs.  Raises PortInUse.
     """
     check_port(host, port)
     if async_mode == "eventlet":
@@ -64,14 +67,18 @@ def serve(host="127.0.0.1", port=5000, async_mode="eventlet", scenarios_dir=None
 
     extra = scenarios_dir if isinstance(scenarios_dir, (list, tuple)) else [scenarios_dir]
     app = create_app({"ASYNC_MODE": async_mode,
-                      "EXTRA_SCENARIO_DIRS": [Path(d) for d in extra if d]})
+                      "EXTRA_SCENARIO_DIRS": [Path(d) for d in extra if d],
+                      "MESSAGE_QUEUE": message_queue,
+                      "INSTANCE_PATH": Path(instance).resolve() if instance else None})
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     # Highlight the seeds before the first page asks for one (a second of work, once), so
     # the Kernel source pane of the first tab fills at once.
     from ptree.webui.source import warm_up
     socketio.start_background_task(warm_up)
     url = f"http://{host}:{port}/"
-    print(f"ptree: serving the explorer at {url} ({async_mode})", flush=True)
+    rooms = message_queue or app.config["ROOM_STORE"] or app.instance_path
+    print(f"ptree: serving the explorer at {url} ({async_mode}; lecture rooms in {rooms})",
+          flush=True)
     if open_browser:
         socketio.start_background_task(_open_browser, url)
     kwargs = {"log_output": False} if async_mode == "eventlet" else {"allow_unsafe_werkzeug": True}

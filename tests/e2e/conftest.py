@@ -8,11 +8,6 @@ fails the test.
 """
 
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -33,63 +28,12 @@ CHROMIUM_ARGS = [
 ]
 
 
-def ptree_command():
-    """The installed `ptree` next to this Python (the venv's), else the one on PATH."""
-    local = Path(sys.executable).parent / "ptree"
-    return str(local) if local.exists() else shutil.which("ptree")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """A running `ptree serve`; `url(path)` builds addresses on it."""
-
-    def __init__(self, mode, extra_args=()):
-        self.mode = mode
-        self.port = free_port()
-        self.log = open(ROOT / "test-results" / f"serve-{mode}-{self.port}.log", "w") \
-            if (ROOT / "test-results").is_dir() else subprocess.DEVNULL
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONWARNINGS": "ignore"}
-        self.proc = subprocess.Popen(
-            [ptree_command(), "serve", "--host", "127.0.0.1", "--port", str(self.port),
-             "--async-mode", mode, "--scenarios", str(SCENARIOS), *extra_args],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        self._wait_until_listening()
-
-    def _wait_until_listening(self, seconds=30):
-        # A bounded poll for start-up: each round waits on the process itself, so a server
-        # that dies at start is reported at once instead of after the deadline.
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                pass
-            try:
-                code = self.proc.wait(timeout=0.1)
-                raise RuntimeError(f"ptree serve ({self.mode}) exited with {code} at start")
-            except subprocess.TimeoutExpired:
-                continue
-        self.stop()
-        raise RuntimeError(f"ptree serve ({self.mode}) did not listen within {seconds}s")
-
-    def url(self, path="/"):
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        if self.log is not subprocess.DEVNULL:
-            self.log.close()
+# The server process itself: tests/servers.py (also used by the several-process tests);
+# bench/ui.py and docs/screenshots.py import this file as tests.e2e.conftest.
+try:
+    from servers import Server, free_port, ptree_command  # noqa: E402,F401
+except ImportError:
+    from tests.servers import Server, free_port, ptree_command  # noqa: E402,F401
 
 
 @pytest.fixture(scope="session", params=["eventlet", "threading"])
