@@ -153,4 +153,23 @@ def test_a_presenter_on_one_process_drives_viewers_on_another(pair, redis_url):
         for c in (presenter, *viewers, hostile, late):
             await c.sio.disconnect()
 
-    asyncio.run(scenario())
+    run_in_own_loop(scenario())
+
+
+def run_in_own_loop(coro):
+    """asyncio.run in a thread of its own: Playwright's sync API (the browser tests, in the
+    same pytest process) may leave an event loop running in the main thread."""
+    import threading
+    failure = []
+
+    def target():
+        try:
+            asyncio.run(coro)
+        except BaseException as e:          # re-raised in the test's own thread
+            failure.append(e)
+
+    t = threading.Thread(target=target)
+    t.start()
+    t.join()
+    if failure:
+        raise failure[0]
