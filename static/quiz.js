@@ -18,6 +18,8 @@ const kind = ['mixed', 'predict', 'which', 'final'].includes(params.get('kind'))
 $('kind').value = kind;
 const seed = /^\d+$/.test(params.get('seed') || '') ? params.get('seed') : '0';
 $('seed').value = seed;
+// ?step=N starts at step N: with the seed, an address reproduces one question exactly.
+const firstStep = /^[1-9]\d*$/.test(params.get('step') || '') ? Number(params.get('step')) : 1;
 const TREE_KINDS = ['predict', 'final'];   // kinds whose options are trees
 
 const score = { right: 0, asked: 0 };
@@ -82,6 +84,9 @@ function show(q) {
   const list = $('option-list');
   list.className = `option-list ${q.kind}`;
   list.replaceChildren(...q.options.map((opt, i) => option(q, opt, i)));
+  // As many tree options a row as fit whole: a column is as wide as the widest tree.
+  const widths = [...list.querySelectorAll('svg.minitree')].map((svg) => parseFloat(svg.style.width) || 0);
+  list.style.setProperty('--tree-w', `${Math.ceil(Math.max(0, ...widths)) + 40}px`);
   $('feedback').textContent = '';
   $('feedback').className = 'feedback';
   $('misconception').textContent = '';
@@ -308,4 +313,4 @@ $('seed').addEventListener('change', (e) => {
   else e.target.value = seed;
 });
 
-load(1);
+load(firstStep);
