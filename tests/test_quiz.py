@@ -176,3 +176,59 @@ def test_the_final_tree_question_asks_for_the_tree_at_the_end(library):
     assert tree_key(x["options"][x["answer"]]) == tree_key(tree(run.kernel.root))
     assert any("2008-2011 kernel" in (m or "") for m in x["misconceptions"])
     assert len(x["options"]) >= 3
+
+
+# -- the quiz endpoints and the handout (webui/pages.py) --------------------------------------
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def test_the_seed_in_the_query_picks_the_order(client):
+    sc = orphans()
+    for seed in (0, 5, 123):
+        body = client.get(f"/api/quiz?scenario=orphans-reaper&step=6&kind=which&seed={seed}").get_json()
+        want = Quiz(sc, seed=seed).question(6, "which")
+        assert body["seed"] == seed and body["question"]["options"] == want["options"]
+        assert "misconceptions" not in body["question"] and "answer" not in body["question"]
+        wrong = next(i for i in range(len(want["options"])) if i != want["answer"])
+        verdict = client.get(f"/api/quiz/answer?scenario=orphans-reaper&step=6&kind=which"
+                             f"&seed={seed}&choice={wrong}").get_json()
+        assert verdict["correct"] is False and verdict["answer"] == want["answer"]
+        assert verdict["misconceptions"] == want["misconceptions"]
+    legacy = client.get("/api/quiz?scenario=orphans-reaper&step=6&kind=which&shuffle=5").get_json()
+    assert legacy["question"]["options"] == Quiz(sc, seed=5).question(6, "which")["options"]
+
+
+def test_the_final_tree_kind_through_the_api(client):
+    body = client.get("/api/quiz?scenario=orphans-reaper&kind=final").get_json()
+    want = Quiz(orphans(), seed=0).final_question()
+    assert body["question"]["kind"] == "final" and body["question"]["options"] == want["options"]
+    right = client.get(f"/api/quiz/answer?scenario=orphans-reaper&kind=final&step=10"
+                       f"&choice={want['answer']}").get_json()
+    assert right["correct"] is True and right["command"] == "every step" and right["events"]
+
+
+def test_a_step_without_a_fair_question_is_refused(client):
+    """Step 10 of orphans-reaper (init's wait4 for b, ECHILD) leaves the tree as it was."""
+    assert Quiz(orphans()).question(10, "which") is None
+    resp = client.get("/api/quiz/answer?scenario=orphans-reaper&step=10&kind=which&choice=0")
+    assert resp.status_code == 400 and "no fair which question" in resp.get_json()["error"]["message"]
+
+
+def test_the_handout_has_every_question_and_its_answers(client):
+    from ptree.webui import pages
+    html = client.get("/quiz/print?scenario=orphans-reaper&seed=3").get_data(as_text=True)
+    run = pages.RandomLibrary([ROOT / "scenarios"]).open_name("orphans-reaper")
+    qs = pages.handout(run, "mixed", 3)
+    assert [q["step"] for q in qs] == list(range(1, 10)) + [10] and qs[-1]["kind"] == "final"
+    assert html.count('class="handout-question"') == len(qs)
+    assert 'id="answers" class="answers" aria-labelledby="answers-title" hidden' in html
+    assert "sh: procctl acquire" in html
+    assert 'aria-labelledby="answers-title">' in client.get(
+        "/quiz/print?scenario=orphans-reaper&answers=1").get_data(as_text=True)
+    for query, status in (("scenario=nope", 404), ("scenario=orphans-reaper&seed=-1", 400),
+                          ("scenario=orphans-reaper&kind=guess", 400)):
+        resp = client.get(f"/quiz/print?{query}")
+        assert resp.status_code == status and 'role="alert"' in resp.get_data(as_text=True)
