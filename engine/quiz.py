@@ -292,8 +292,25 @@ class Quiz:
             candidates.append((
                 [dict(n, ppid=1) if n in new else n for n in truth],
                 "A new process hangs from init: fork makes a child of the caller."))
+            for child in new:
+                parent = next((m for m in truth if m["pid"] == child["ppid"]), None)
+                if parent is None:
+                    continue
+                if not parent.get("blocked"):
+                    candidates.append((
+                        [dict(m, blocked="ppwait") if m is parent else m for m in truth],
+                        f"The parent waits for its child: after fork both {_who(parent)} and "
+                        f"{_who(child)} run; only vfork (RFPPWAIT) makes the parent sleep in "
+                        "ppwait until the child execs or exits."))
+                if len(parent.get("lwps") or {}) > 1 and len(child.get("lwps") or {}) == 1:
+                    candidates.append((
+                        [dict(m, lwps=parent["lwps"]) if m is child else m for m in truth],
+                        f"fork copies every thread: {_who(child)} gets one LWP, a copy of the "
+                        "one that called fork."))
+            # (with the badges' counts as before: the child's reference is not there)
             candidates.append((
-                [n for n in truth if n not in new],
+                [dict(n, reaper_node=by_before[n["pid"]]["reaper_node"]) for n in truth
+                 if n not in new],
                 "Nothing is created: the call makes a new process, the caller's child."))
         candidates.append((before, f"Nothing changes: in fact {_phrases(before, truth)}."))
         seen = {tree_key(truth)}
@@ -349,7 +366,7 @@ class Quiz:
                         "Mixing up which call it was" if tier == 1 else
                         "Mixing up both the caller and the call")
                 out.append((f"{actor}: {command}",
-                            f"{what}: `{actor}: {command}` would mean {_phrases(before, t)}; "
+                            f"{what}: “{actor}: {command}” would mean {_phrases(before, t)}; "
                             f"the after tree shows {said_truth}."))
         return out
 
