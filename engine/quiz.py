@@ -32,6 +32,7 @@ from .waitstatus import xstat_text
 
 KINDS = ("predict", "which", "final")
 MAX_WRONG = 3
+MAX_TRIES = 40      # commands a which question runs on copies to find its wrong options
 LWP_KEYS = ("tid", "state", "exit", "blocked", "tdflags", "td_refs")
 
 
@@ -350,14 +351,16 @@ class Quiz:
         seen = {tree_key(truth)}
         out = []
         said_truth = _phrases(before, truth)
+        tries = 0
         for tier, pool in enumerate(pools):
             pool = list(pool)
             rng.shuffle(pool)
             for actor, command in pool:
-                if len(out) == MAX_WRONG:
+                if len(out) == MAX_WRONG or tries == MAX_TRIES:
                     return out
                 if actor == "init" and command.startswith("exit"):
                     continue
+                tries += 1
                 t = self._after(run, actor, command)
                 if t is None or tree_key(t) in seen:
                     continue
