@@ -227,3 +227,22 @@ def test_the_final_tree_question(server, watched):
     expect(page.locator("#score")).to_have_text("Score: 1 of 1")
     page.get_by_role("button", name="See the score").click()
     expect(page.locator("#done-score")).to_have_text("Score: 1 of 1.")
+
+
+def test_predict_mode_asks_about_the_procctl_acquire(server, watched):
+    """It was skipped (its trees looked the same without badges): now question 2 is about
+    it, and its right tree is the one where sh wears the sub-reaper badge."""
+    page = watched
+    q1 = question("orphans-reaper", 1, "predict")
+    q2 = question("orphans-reaper", q1["step"] + 1, "predict")
+    assert q2["step"] == 2 and q2["command"] == "sh: procctl acquire"
+    page.goto(server.url("/quiz?scenario=orphans-reaper&kind=predict"))
+    option(page, q1, q1["answer"]).check()
+    page.get_by_role("button", name="Check answer").click()
+    page.get_by_role("button", name="Next question").click()
+    expect(page.get_by_role("heading", name="Question 2: step 2 of 10")).to_be_visible()
+    expect(page.locator("#prompt")).to_contain_text("sh: procctl acquire")
+    truth = page.get_by_role("tree", name=f"Option {LETTERS[q2['answer']]} tree")
+    expect(truth.get_by_role("treeitem", name="pid 2 sh").locator("g.badge")).to_have_count(1)
+    before = page.get_by_role("tree", name="Before tree")
+    expect(before.get_by_role("treeitem", name="pid 2 sh").locator("g.badge")).to_have_count(0)
