@@ -32,6 +32,15 @@ export function treeWords(rows) {
   }).join('; ');
 }
 
+/**
+ * The scale of a tree drawn at lecture size (quiz mode): 1 at 1024 px wide or less, so
+ * the smallest label (an LWP mark's 14 tree units) is 14 CSS px, up to 1.5 on a wide
+ * screen (about 1.37 at 1920 px).
+ */
+export function lectureScale(width = window.innerWidth) {
+  return Math.max(1, Math.min(1.5, width / 1400));
+}
+
 export class MiniTree {
   /**
    * svgEl: an <svg role="tree">.  options: {idPrefix: for description ids, height: {scale,

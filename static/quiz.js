@@ -1,8 +1,10 @@
 // Quiz mode: for each scripted step, either "here is the tree and the next command: which
 // tree comes out?" (predict) or "here are the trees before and after: which command was
-// it?" (which).  Questions come from GET /api/quiz without their answers; the server
-// checks a choice (GET /api/quiz/answer) and says what the step really did.
-import { MiniTree, treeWords } from './minitree.js';
+// it?" (which); or once, "here are all the steps: which tree is left?" (final).  Questions
+// come from GET /api/quiz without their answers; the server checks a choice (GET
+// /api/quiz/answer), says what the step really did and what each wrong option stands for.
+// ?seed=N fixes the answer positions, so an address reproduces the quiz.
+import { MiniTree, lectureScale, treeWords } from './minitree.js';
 import {
   fillEvents, fillTitle, firstCited, getJSON, resultText, showError, sourceParams, sourceRegion, syncPicker,
 } from './pagekit.js';
@@ -12,8 +14,13 @@ const $ = (id) => document.getElementById(id);
 const LETTERS = 'ABCDEFGH';
 const params = new URLSearchParams(location.search);
 const source = sourceParams();
-const kind = ['mixed', 'predict', 'which'].includes(params.get('kind')) ? params.get('kind') : 'mixed';
+const kind = ['mixed', 'predict', 'which', 'final'].includes(params.get('kind')) ? params.get('kind') : 'mixed';
 $('kind').value = kind;
+const seed = /^\d+$/.test(params.get('seed') || '') ? params.get('seed') : '0';
+$('seed').value = seed;
+// ?step=N starts at step N: with the seed, an address reproduces one question exactly.
+const firstStep = /^[1-9]\d*$/.test(params.get('step') || '') ? Number(params.get('step')) : 1;
+const TREE_KINDS = ['predict', 'final'];   // kinds whose options are trees
 
 const score = { right: 0, asked: 0 };
 let question = null;   // the question shown: {kind, step, command?, before, after?, options}
@@ -25,6 +32,7 @@ async function load(start) {
   const query = new URLSearchParams(source);
   query.set('step', String(start));
   query.set('kind', kind);
+  query.set('seed', seed);
   setBusy(true);
   const answer = await getJSON('/api/quiz', query);
   setBusy(false);
@@ -39,6 +47,7 @@ async function load(start) {
   fillTitle($('title'), body.scenario);
   syncPicker($('scenario'), body.scenario.name);
   $('explore-link').href = `/?${new URLSearchParams({ scenario: body.scenario.name })}`;
+  $('print-link').href = `/quiz/print?${pageQuery()}`;
   if (body.done) {
     finish();
     return;
@@ -52,7 +61,9 @@ function show(q) {
   answered = false;
   $('done').hidden = true;
   $('question').hidden = false;
-  $('question-title').textContent = `Question ${number}: step ${q.step} of ${steps}`;
+  $('question-title').textContent = q.kind === 'final'
+    ? `Question ${number}: the final tree (${steps} steps)`
+    : `Question ${number}: step ${q.step} of ${steps}`;
   const prompt = $('prompt');
   prompt.replaceChildren();
   const shown = $('shown');
@@ -62,19 +73,52 @@ function show(q) {
     code.textContent = q.command;
     prompt.append('This is the tree before ', code, '. Which tree comes out once it, and the kernel work it causes, has run?');
     shown.append(figure('Before', q.before, 'before'));
+  } else if (q.kind === 'final') {
+    prompt.append(`These are all ${steps} steps of the scenario, run from the tree on the left. Which tree is left once they, and the kernel work they cause, have run?`);
+    shown.append(figure('At the start', q.before, 'before'));
   } else {
     prompt.append('These are the trees before and after one step (and the kernel work it caused). Which command was it?');
     shown.append(figure('Before', q.before, 'before'), figure('After', q.after, 'after'));
   }
+  showHistory(q);
   const list = $('option-list');
   list.className = `option-list ${q.kind}`;
   list.replaceChildren(...q.options.map((opt, i) => option(q, opt, i)));
+  // As many tree options a row as fit whole: a column is as wide as the widest tree.
+  const widths = [...list.querySelectorAll('svg.minitree')].map((svg) => parseFloat(svg.style.width) || 0);
+  list.style.setProperty('--tree-w', `${Math.ceil(Math.max(0, ...widths)) + 40}px`);
   $('feedback').textContent = '';
   $('feedback').className = 'feedback';
+  $('misconception').textContent = '';
   $('explain').replaceChildren();
   $('check').hidden = false;
   $('check').disabled = true;
   $('next').hidden = true;
+}
+
+/** The steps the question depends on: every step before it (for final, all of them). */
+function showHistory(q) {
+  const box = $('history');
+  const ol = $('history-list');
+  ol.replaceChildren(...q.history.map((text) => {
+    const li = document.createElement('li');
+    const code = document.createElement('code');
+    code.textContent = text;
+    li.append(code);
+    return li;
+  }));
+  $('history-title').textContent = q.kind === 'final' ? 'The steps' : 'The steps so far';
+  box.hidden = q.history.length === 0;
+  // The latest steps are the ones a question is about: keep them in view.
+  ol.scrollTop = ol.scrollHeight;
+}
+
+function pageQuery(extra = {}) {
+  const query = new URLSearchParams(source);
+  query.set('kind', kind);
+  query.set('seed', seed);
+  for (const [k, v] of Object.entries(extra)) query.set(k, v);
+  return query;
 }
 
 function figure(caption, rows, id) {
@@ -82,7 +126,7 @@ function figure(caption, rows, id) {
   fig.className = 'tree-figure';
   const cap = document.createElement('figcaption');
   cap.textContent = caption;
-  fig.append(cap, treeSvg(rows, `${caption} tree`, id));
+  fig.append(cap, scroller(treeSvg(rows, `${caption} tree`, id)));
   return fig;
 }
 
@@ -92,11 +136,21 @@ function treeSvg(rows, label, id) {
   svg.setAttribute('role', 'tree');
   svg.setAttribute('aria-label', label);
   svg.id = `tree-${id}`;
-  new MiniTree(svg, { idPrefix: id, height: { scale: 0.62, max: 380 } }).render(rows, { duration: 0 });
+  // Lecture size: labels at 14 px or more at 1024x768, larger on a bigger screen; a wide
+  // tree scrolls sideways rather than shrinking.
+  const k = lectureScale();
+  new MiniTree(svg, { idPrefix: id, height: { scale: k, max: Infinity }, minScale: k }).render(rows, { duration: 0 });
   const words = document.createElementNS('http://www.w3.org/2000/svg', 'desc');
   words.textContent = treeWords(rows);
   svg.prepend(words);
   return svg;
+}
+
+function scroller(el) {
+  const div = document.createElement('div');
+  div.className = 'tree-scroll';
+  div.append(el);
+  return div;
 }
 
 function option(q, opt, i) {
@@ -111,7 +165,7 @@ function option(q, opt, i) {
   const head = document.createElement('span');
   head.className = 'option-head';
   head.append(input);
-  if (q.kind === 'predict') {
+  if (TREE_KINDS.includes(q.kind)) {
     input.setAttribute('aria-label', `Option ${LETTERS[i]}`);
     const id = `option-${i}-words`;
     input.setAttribute('aria-describedby', id);
@@ -123,7 +177,7 @@ function option(q, opt, i) {
     const verdict = document.createElement('span');
     verdict.className = 'verdict';
     head.append(verdict);
-    label.append(head, words, treeSvg(opt, `Option ${LETTERS[i]} tree`, `option-${i}`));
+    label.append(head, words, scroller(treeSvg(opt, `Option ${LETTERS[i]} tree`, `option-${i}`)));
   } else {
     input.setAttribute('aria-label', opt);
     const code = document.createElement('code');
@@ -143,6 +197,7 @@ async function check() {
   query.set('step', String(question.step));
   query.set('kind', question.kind);
   query.set('choice', chosen.value);
+  query.set('seed', seed);
   setBusy(true);
   const answer = await getJSON('/api/quiz/answer', query);
   setBusy(false);
@@ -162,17 +217,26 @@ async function check() {
     if (i === a.answer) { label.classList.add('right'); verdict.textContent = ' ✓ right answer'; }
     else if (a.accept.includes(i)) { label.classList.add('right'); verdict.textContent = ' ✓ also right (same tree)'; }
     else if (i === a.choice) { label.classList.add('wrong'); verdict.textContent = ' ✗ your answer'; }
+    const why = a.misconceptions[i];
+    if (why && !a.accept.includes(i)) {
+      const p = document.createElement('p');
+      p.className = 'misconception';
+      p.textContent = why;
+      label.append(p);
+    }
   }
   const feedback = $('feedback');
   feedback.className = `feedback ${a.correct ? 'right' : 'wrong'}`;
-  const rightName = question.kind === 'predict' ? `Option ${LETTERS[a.answer]}` : question.options[a.answer];
+  const rightName = TREE_KINDS.includes(question.kind) ? `Option ${LETTERS[a.answer]}` : question.options[a.answer];
   feedback.textContent = a.correct
     ? `Right! ${score.right} of ${score.asked} so far.`
     : `Not right: the right answer is ${rightName}.`;
+  const mine = a.correct ? null : a.misconceptions[a.choice];
+  $('misconception').textContent = mine ? `Your answer stands for a misconception. ${mine}` : '';
   explain(a);
   $('check').hidden = true;
   $('next').hidden = false;
-  $('next').textContent = question.step >= steps ? 'See the score' : 'Next question';
+  $('next').textContent = question.step >= steps || question.kind === 'final' ? 'See the score' : 'Next question';
   $('next').focus();
 }
 
@@ -181,12 +245,13 @@ function explain(a) {
   const head = document.createElement('p');
   const code = document.createElement('code');
   code.textContent = a.command;
-  head.append(`What step ${a.step} did: `, code);
+  if (a.kind === 'final') head.append(`What the ${steps} steps did: see the right tree and the events below.`);
+  else head.append(`What step ${a.step} did: `, code);
   if (a.result) head.append(` ${resultText(a.result)}.`);
   const parts = [head];
   if (question.kind === 'which') parts.push(figure('The tree it makes', a.after, 'explain'));
   const h = document.createElement('h3');
-  h.textContent = 'The kernel events of this step';
+  h.textContent = a.kind === 'final' ? 'The kernel events of the scenario' : 'The kernel events of this step';
   const ol = document.createElement('ol');
   ol.className = 'events';
   ol.setAttribute('aria-label', 'Events of this step');
@@ -230,7 +295,7 @@ function restart(query) {
 
 $('check').addEventListener('click', check);
 $('next').addEventListener('click', () => {
-  if (question && question.step < steps) load(question.step + 1);
+  if (question && question.kind !== 'final' && question.step < steps) load(question.step + 1);
   else finish();
 });
 $('again').addEventListener('click', () => {
@@ -240,11 +305,12 @@ $('again').addEventListener('click', () => {
   renderScore();
   load(1);
 });
-$('scenario').addEventListener('change', (e) => restart(new URLSearchParams({ scenario: e.target.value, kind })));
-$('kind').addEventListener('change', (e) => {
-  const query = new URLSearchParams(source);
-  query.set('kind', e.target.value);
-  restart(query);
+$('scenario').addEventListener('change', (e) => restart(new URLSearchParams({ scenario: e.target.value, kind, seed })));
+$('kind').addEventListener('change', (e) => restart(pageQuery({ kind: e.target.value })));
+$('seed').addEventListener('change', (e) => {
+  const value = String(e.target.value).trim();
+  if (/^\d+$/.test(value) && Number(value) <= 4294967295) restart(pageQuery({ seed: value }));
+  else e.target.value = seed;
 });
 
-load(1);
+load(firstStep);

@@ -6,7 +6,9 @@ A Flask blueprint, registered by `init_pages(app)`:
     /random?seed=&actions=&kernel=&fork_ratio=&mode=explore|compare|quiz|yaml
                               opens a generated scenario (a redirect) or downloads its text
     /compare?scenario=NAME    the same scenario under classic and reaper, side by side
-    /quiz?scenario=NAME       questions about each step (also ?random=SEED&actions=K&kernel=K)
+    /quiz?scenario=NAME       questions about each step (also ?random=SEED&actions=K&kernel=K),
+                              &kind=mixed|predict|which|final, &seed=S for the answer order
+    /quiz/print?scenario=NAME the same questions as a printable handout (&answers=1)
     /api/scenarios            [{name, title, kernel, race, schedule, steps, description, error}]
     /api/random               a generated scenario's name, title and text
     /api/compare              both kernels' trees after step N, and their differences
@@ -61,8 +63,9 @@ MAX_ACTIONS = 500               # random scenarios: steps a request may ask for
 MAX_SEED = 2**32 - 1
 DEFAULT_FORK_RATIO = 0.35       # `ptree random`'s default
 KERNELS = {"classic": "classic (2008-2011)", "reaper": "reaper (2014)"}
-QUIZ_KINDS = ("predict", "which")
-QUIZ_SEARCH = 25                # steps a question request looks ahead for an askable step
+QUIZ_KINDS = ("predict", "which", "final")
+STEP_KINDS = ("predict", "which")   # the kinds asked about one step (mixed alternates them)
+MAX_HANDOUT = 60                # questions on a printed handout (then the final-tree one)
 MAX_STEP_EVENTS = 60            # event summaries sent per step and kernel
 DEFAULTS = {"compare": "orphans-reaper", "quiz": "orphans-and-reapers"}
 
@@ -487,88 +490,147 @@ def api_compare():
         "diffs": [dict(d, text=describe_diff(d, classic, reaper)) for d in diffs]})
 
 
-def quiz_question(run, n, kind, shuffle=0):
-    """Question `kind` about step n of run's scenario.  A fresh Quiz per question (on a
-    copy: Quiz swaps the scenario's steps while it tries commands), seeded by the
-    arguments, so the same request always gets the same options in the same order."""
+def quiz_question(run, n, kind, seed=0):
+    """Question `kind` about step n of run's scenario, or None when no fair one can be
+    asked there.  A fresh Quiz per question (on a copy: Quiz swaps the scenario's steps
+    while it tries commands), seeded by `seed`, so the same request always gets the same
+    options in the same order."""
     if run.scenario.schedule != "auto":
         raise APIError(400, "cannot_quiz", "quiz mode takes scenarios under schedule: auto")
     try:
-        return Quiz(copy.copy(run.scenario), seed=f"{shuffle}:{n}:{kind}").question(n, kind)
+        return Quiz(copy.copy(run.scenario), seed=seed).question(n, kind)
     except (ScenarioError, EngineError) as e:
         raise APIError(400, "cannot_quiz", f"step {n} cannot be asked about: {e}") from None
 
 
 def _kinds(pref, n):
     if pref == "mixed":
-        return QUIZ_KINDS if n % 2 else QUIZ_KINDS[::-1]
+        return STEP_KINDS if n % 2 else STEP_KINDS[::-1]
     return (pref,)
 
 
-def next_question(run, start, pref="mixed", shuffle=0):
-    """The first question from step `start` on with at least two options (a step whose
-    command changes nothing in the tree makes no predict question), or None at the end."""
-    total = len(run.scenario.steps)
-    last = min(total, start + QUIZ_SEARCH - 1)
-    for n in range(start, last + 1):
+def next_question(run, start, pref="mixed", seed=0):
+    """The first fair question from step `start` on (a step whose command leaves the tree
+    as it was makes none), or None at the end.  kind "final" is one question about the
+    whole scenario."""
+    if pref == "final":
+        return quiz_question(run, start, "final", seed)
+    for n in range(start, len(run.scenario.steps) + 1):
         for kind in _kinds(pref, n):
-            q = quiz_question(run, n, kind, shuffle)
-            if len(q["options"]) >= 2:
+            q = quiz_question(run, n, kind, seed)
+            if q is not None:
                 return q
-    if last < total:        # nothing askable so near: ask the other kind, or a one-option one
-        for kind in QUIZ_KINDS:
-            q = quiz_question(run, start, kind, shuffle)
-            if len(q["options"]) >= 2:
-                return q
-        return q
     return None
 
 
+def handout(run, pref="mixed", seed=0, limit=MAX_HANDOUT):
+    """The questions of a printed handout: what the page would ask one after the other
+    (at most `limit`), then, for mixed and final, the final-tree question."""
+    out = []
+    n = 1
+    while pref != "final" and len(out) < limit:
+        q = next_question(run, n, pref, seed)
+        if q is None:
+            break
+        out.append(q)
+        n = q["step"] + 1
+    if pref in ("mixed", "final") and len(out) < limit + 1:
+        q = quiz_question(run, len(run.scenario.steps), "final", seed)
+        if q is not None:
+            out.append(q)
+    return out
+
+
 def _public(q):
-    """A question without its answer."""
-    return {k: v for k, v in q.items() if k not in ("answer", "accept")}
+    """A question without its answer (and without what its wrong options stand for)."""
+    return {k: v for k, v in q.items() if k not in ("answer", "accept", "misconceptions")}
+
+
+def _seed_arg():
+    """?seed=S (the older ?shuffle=S too): the answer positions' seed, 0 by default."""
+    key = "seed" if request.args.get("seed") not in (None, "") else "shuffle"
+    return _int_arg(key, 0, MAX_SEED, default=0)
+
+
+def _kind_arg(kinds, default=None):
+    kind = request.args.get("kind", default)
+    if kind not in kinds:
+        raise APIError(400, "bad_request",
+                       f"kind must be {', '.join(kinds[:-1])} or {kinds[-1]}, not {kind!r}")
+    return kind
+
+
+@bp.get("/quiz/print")
+def quiz_print():
+    """A printable handout: every question of the scenario (kind and seed as the quiz
+    page), answers on a last page shown by a toggle."""
+    try:
+        run = _open_run(request.args)
+        total = len(run.scenario.steps)
+        kind = _kind_arg(("mixed",) + QUIZ_KINDS, "mixed")
+        seed = _seed_arg()
+        qs = handout(run, kind, seed) if total else []
+    except APIError as e:
+        return render_template("quiz_print.html", scenarios=scenario_index(), kernels=KERNELS,
+                               current=request.args.get("scenario") or "", error=e.message,
+                               meta=None, questions=[], kind="mixed", seed=0), e.status
+    answers = request.args.get("answers") in ("1", "true", "yes", "on")
+    return render_template("quiz_print.html", scenarios=scenario_index(), kernels=KERNELS,
+                           current=run.name, error=None, meta=_meta(run), questions=qs,
+                           kind=kind, seed=seed, answers=answers, letters="ABCDEFGH",
+                           limit=MAX_HANDOUT)
 
 
 @bp.get("/api/quiz")
 def api_quiz():
-    """?scenario=NAME (or ?random=...) &step=N (1..M, default 1) &kind=mixed|predict|which
-    &shuffle=S -> {scenario, steps, done, question}: the first askable question from step
-    N on (question.step says which), without its answer; done when none is left."""
+    """?scenario=NAME (or ?random=...) &step=N (1..M, default 1)
+    &kind=mixed|predict|which|final &seed=S -> {scenario, steps, done, question}: the
+    first fair question from step N on (question.step says which), without its answer;
+    done when none is left."""
     run = _open_run(request.args)
     total = len(run.scenario.steps)
-    kind = request.args.get("kind", "mixed")
-    if kind not in ("mixed",) + QUIZ_KINDS:
-        raise APIError(400, "bad_request", f"kind must be mixed, predict or which, not {kind!r}")
+    kind = _kind_arg(("mixed",) + QUIZ_KINDS, "mixed")
     n = _int_arg("step", 1, max(total, 1), default=1)
-    shuffle = _int_arg("shuffle", 0, MAX_SEED, default=0)
-    q = next_question(run, n, kind, shuffle) if total else None
-    return jsonify({"scenario": _meta(run), "steps": total, "done": q is None,
+    seed = _seed_arg()
+    q = next_question(run, n, kind, seed) if total else None
+    return jsonify({"scenario": _meta(run), "steps": total, "done": q is None, "seed": seed,
                     "question": _public(q) if q else None})
+
+
+def run_events(timeline, limit=MAX_STEP_EVENTS):
+    """The first events of the whole run (a final-tree question's explanation)."""
+    return [{**{k: ev.get(k) for k in ("seq", "name", "kind", "summary", "seed", "violation")},
+             "cite": cite_json(ev.get("seed"))} for ev in timeline.events[:limit]]
 
 
 @bp.get("/api/quiz/answer")
 def api_quiz_answer():
-    """?scenario=NAME (or ?random=...) &step=N &kind=predict|which &choice=I &shuffle=S ->
-    {correct, choice, answer, accept, step, kind, command, after, result, events}: the
-    verdict on option I, the right option, and what the step really did."""
+    """?scenario=NAME (or ?random=...) &step=N &kind=predict|which|final &choice=I &seed=S
+    -> {correct, choice, answer, accept, misconceptions, step, kind, command, after,
+    result, events}: the verdict on option I, the right option, what each wrong option
+    stands for, and what the step (for final: the scenario) really did."""
     run = _open_run(request.args)
     total = len(run.scenario.steps)
     if total == 0:
         raise APIError(400, "bad_request", "the scenario has no steps")
     n = _int_arg("step", 1, total)
-    kind = request.args.get("kind")
-    if kind not in QUIZ_KINDS:
-        raise APIError(400, "bad_request", f"kind must be predict or which, not {kind!r}")
-    shuffle = _int_arg("shuffle", 0, MAX_SEED, default=0)
-    q = quiz_question(run, n, kind, shuffle)
+    kind = _kind_arg(QUIZ_KINDS)
+    seed = _seed_arg()
+    q = quiz_question(run, n, kind, seed)
+    if q is None:
+        raise APIError(400, "bad_request", f"step {n} has no fair {kind} question")
     choice = _int_arg("choice", 0, len(q["options"]) - 1)
-    step = run.scenario.steps[n - 1]
+    step = run.scenario.steps[q["step"] - 1]
     after = q["after"] if kind == "which" else q["options"][q["answer"]]
+    final = kind == "final"
     return jsonify({"correct": choice in q["accept"], "choice": choice, "answer": q["answer"],
-                    "accept": q["accept"], "step": n, "kind": kind,
-                    "command": f"{step.actor}: {step.command}", "after": after,
-                    "result": step_result(run.timeline, n),
-                    "events": step_events(run.timeline, n)})
+                    "accept": q["accept"], "misconceptions": q["misconceptions"],
+                    "step": q["step"], "kind": kind,
+                    "command": "every step" if final else f"{step.actor}: {step.command}",
+                    "after": after,
+                    "result": None if final else step_result(run.timeline, n),
+                    "events": run_events(run.timeline) if final
+                    else step_events(run.timeline, n)})
 
 
 # -- errors ------------------------------------------------------------------------------
