@@ -13,11 +13,14 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+import test_lecture_mode as lecture
 from playwright.sync_api import expect
 from ptree.engine.scenario import load_scenario_file
 from ptree.engine.timeline import Timeline
+from test_lecture_mode import audience, hide_qr, present, shows
 
 pytestmark = pytest.mark.browser
+browsers = lecture.browsers          # the lecture tests' fixture: pages in contexts of their own
 
 ROOT = Path(__file__).resolve().parents[2]
 NAME = "orphans-and-reapers"                  # the issue's case: 6 commands, 18 events
@@ -234,3 +237,26 @@ def test_the_current_step_is_marked_in_the_scenario_text(server, watched):
     editor.press("Control+Home")
     editor.type("# a comment\n")
     expect(mark).to_be_hidden()
+
+
+def test_the_presenter_steps_the_room_by_command(server, browsers):
+    """A lecture: the presenter's Next command moves the audience a whole command, event
+    by event; the audience is offered neither size."""
+    tl = timeline()
+    ends = command_ends(tl)
+    presenter, _, link = present(browsers, server)
+    hide_qr(presenter)
+    viewer = audience(browsers, link)
+    expect(next_command(viewer)).to_be_hidden()
+    expect(previous_command(viewer)).to_be_hidden()
+    watch_positions(viewer)
+    for end in ends[:2]:
+        next_command(presenter).click()
+        for page in (presenter, viewer):
+            shows(page, end)
+    previous_command(presenter).click()
+    shows(viewer, ends[0])
+    seen = [int(re.match(r"Event (\d+)", t).group(1)) for t in viewer.evaluate("window.__positions")]
+    assert set(range(1, ends[1] + 1)) <= set(seen), seen    # every event shown, none skipped
+    # The audience log shows no spoilers either.
+    expect(viewer.locator(f"#log li[data-seq='{ends[0] + 2}']")).to_be_hidden()
