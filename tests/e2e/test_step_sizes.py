@@ -182,6 +182,7 @@ def test_the_log_shows_only_the_past_and_the_next_event_unless_asked(server, wat
     expect(future).not_to_be_checked()
     future.check()
     expect(log.get_by_role("listitem")).to_have_count(tl.total)
+    expect(page).to_have_url(re.compile(r"event=6$"))   # the address has caught up
     page.reload()                                   # the choice is remembered
     expect(position(page)).to_have_text(f"Event 6 of {tl.total}")
     expect(page.get_by_role("checkbox", name="Show future events")).to_be_checked()
