@@ -12,6 +12,7 @@ from pathlib import Path
 
 import jsonpatch
 import pytest
+from ptree.engine.explore import explore
 from ptree.engine.scenario import load_scenario_file
 from ptree.engine.timeline import ChoiceTimeline, Timeline
 from ptree.webui.app import socketio
@@ -138,26 +139,24 @@ def test_a_bad_step_size_is_an_error_and_changes_nothing(sio, by):
 
 def test_choice_mode_steps_by_chosen_action(sio):
     """In choice mode a command is one action of the path: step by command goes to the
-    next choice point, back by command to the previous one."""
+    next choice point, so an action that breaks an invariant shows its event and the
+    violation together; back by command returns to the choice point before it."""
     race = load_scenario_file(ROOT / "scenarios" / "multi-lwp-exit-race.yaml")
-    tl = ChoiceTimeline(race)
-    path, after = [], [0]
-    while tl.choices() and len(path) < 6:
-        label = tl.choices()[0]["label"]
-        tl.choose(label)
-        path.append(label)
-        after.append(tl.total)
-    open_name(sio, "multi-lwp-exit-race", choices=path)
-    for k in range(1, len(after)):
-        if after[k] == after[k - 1]:
-            continue
-        sio.emit("step", {"by": "command"})
-        diffs = received(sio)
-        assert diffs[-1][1]["seq"] == after[k]
-        assert diffs[-1][1]["choice"]["at"] == k
+    trace = explore(race).violations[0].trace
+    tl = ChoiceTimeline(race, trace=trace[:-1])
+    before = tl.total
+    tl.choose(trace[-1])
+    assert tl.total - before == 2                    # the dispose and its violation
+    open_name(sio, "multi-lwp-exit-race", choices=trace, event=before)
+    sio.emit("step", {"by": "command"})
+    diffs = [d for _, d in received(sio)]
+    assert [d["seq"] for d in diffs] == [before + 1, before + 2]
+    assert diffs[-1]["event"]["kind"] == "violation"
+    assert diffs[0]["choice"]["at"] is None and diffs[-1]["choice"]["at"] == len(trace)
     sio.emit("back", {"by": "command"})
-    diffs = received(sio)
-    assert diffs[-1][1]["seq"] == max(a for a in after if a < tl.total)
+    diffs = [d for _, d in received(sio)]
+    assert [d["seq"] for d in diffs] == [before + 1, before]
+    assert diffs[-1]["choice"]["at"] == len(trace) - 1
 
 
 def test_a_presenter_steps_the_room_by_command(app):
