@@ -16,6 +16,7 @@ from ptree.engine.explore import explore
 from ptree.engine.scenario import load_scenario_file
 from ptree.engine.timeline import ChoiceTimeline, Timeline
 from ptree.webui.app import socketio
+from scenario_util import command_ends
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED = "orphans-and-reapers"            # 6 scripted steps, 18 events
@@ -24,18 +25,6 @@ BLOCKING = "fork-and-wait-reaper"          # a wait4 that blocks and returns lat
 
 def scenario(name):
     return load_scenario_file(ROOT / "scenarios" / f"{name}.yaml")
-
-
-def command_ends(tl):
-    """Where each command's work is over: before the first event of every step whose index
-    is higher than all before it (a woken wait4 belongs to the command that woke it)."""
-    ends, highest = [], 0
-    for ev in tl.events:
-        if ev["step"] is not None and ev["step"] > highest:
-            if highest:
-                ends.append(ev["seq"] - 1)
-            highest = ev["step"]
-    return ends + [tl.total]
 
 
 def received(c):

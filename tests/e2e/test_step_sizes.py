@@ -17,6 +17,7 @@ import test_lecture_mode as lecture
 from playwright.sync_api import expect
 from ptree.engine.scenario import load_scenario_file
 from ptree.engine.timeline import Timeline
+from scenario_util import command_ends
 from test_lecture_mode import audience, hide_qr, present, shows
 
 pytestmark = pytest.mark.browser
@@ -37,17 +38,6 @@ def scenario(name=NAME):
 @cache
 def timeline(name=NAME):
     return Timeline(scenario(name))
-
-
-def command_ends(tl):
-    """Where each scripted command's work is over (its kernel work included)."""
-    ends, highest = [], 0
-    for ev in tl.events:
-        if ev["step"] is not None and ev["step"] > highest:
-            if highest:
-                ends.append(ev["seq"] - 1)
-            highest = ev["step"]
-    return ends + [tl.total]
 
 
 def internal_seqs(tl):
