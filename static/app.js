@@ -372,7 +372,7 @@ function renderCurrent(ev) {
   if (!ev) {
     const desc = sc?.description ? `<div class="desc">${escapeHtml(sc.description)}</div>` : '';
     const next = state.mode === 'choice' && state.total === 0
-      ? 'Choose the first action below.' : 'Press Step (→) to run the first event.';
+      ? 'Choose the first action below.' : 'Press Step (→) to run the first event, or Command » (Shift+→) for the whole first step.';
     $('current').innerHTML = `${head}<div class="ev"><span class="muted">Boot state: proc0 (swapper) and init. ${next}</span></div>${desc}`;
     return;
   }
