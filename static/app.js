@@ -116,6 +116,7 @@ function onHello(msg) {
 
 function onSnapshot(msg) {
   if (!msg.full && msg.run !== state.run) return;  // a jump answer for a run we left
+  dropPendingDiffs();
   resyncing = false;
   const opened = msg.full && msg.run !== state.run;
   state.applySnapshot(msg);
@@ -132,15 +133,51 @@ function onSnapshot(msg) {
 }
 
 function onDiff(msg) {
+  if (msg.by === 'command' || pendingDiffs.length || pendingTimer !== null) queueDiff(msg);
+  else applyDiff(msg);
+}
+
+function applyDiff(msg, pace) {
   if (resyncing) return;
   const result = state.applyDiff(msg);
   if (result === 'gap') {
     resyncing = true;
+    dropPendingDiffs();
     send('resync');
   } else if (result === 'ok') {
-    renderAll({ dir: msg.dir, focus: focusOf(msg) });
+    renderAll({ dir: msg.dir, focus: focusOf(msg), pace });
   }
 }
+
+// -- step sizes: a command's events shown one after another ---------------------------------
+// `step {by: "command"}` answers with every event of the command at once; each is shown
+// for COMMAND_MS before the next (and a diff arriving meanwhile waits its turn, in order).
+const COMMAND_MS = 340;
+const pendingDiffs = [];
+let pendingTimer = null;
+
+function queueDiff(msg) {
+  pendingDiffs.push(msg);
+  if (pendingTimer === null) showPendingDiff();
+}
+
+function showPendingDiff() {
+  pendingTimer = null;
+  const msg = pendingDiffs.shift();
+  if (!msg) return;
+  const pace = msg.by === 'command' ? (reducedMotion ? REDUCED_MS : COMMAND_MS) : 0;
+  applyDiff(msg, pace || undefined);
+  if (pace || pendingDiffs.length) pendingTimer = setTimeout(showPendingDiff, pace);
+}
+
+function dropPendingDiffs() {
+  pendingDiffs.length = 0;
+  clearTimeout(pendingTimer);
+  pendingTimer = null;
+}
+
+function stepBy(by) { if (state.doc && state.seq < state.total) send('step', { by }); }
+function backBy(by) { if (state.doc && state.seq > 0) send('back', { by }); }
 
 /** The process an event is about: the one it created (fork), else its actor.  Going back
  *  the event is the one undone, whose created process is gone again: its actor. */
@@ -192,6 +229,8 @@ function playPause() {
 
 $('step').addEventListener('click', step);
 $('back').addEventListener('click', back);
+$('step-command').addEventListener('click', () => stepBy('command'));
+$('back-command').addEventListener('click', () => backBy('command'));
 $('play').addEventListener('click', playPause);
 $('reset').addEventListener('click', () => { if (state.doc) send('reset'); });
 $('fit').addEventListener('click', () => tree.refit());
@@ -254,7 +293,7 @@ $('explore-results').addEventListener('click', (e) => {
 $('editor').addEventListener('input', () => renderGutter());
 $('editor').addEventListener('scroll', () => { $('gutter').scrollTop = $('editor').scrollTop; });
 
-// → step, ← back, space play/pause, Home/End, PageUp/PageDown (by scripted step), and the
+// → step, ← back (one event), Shift+→ / Shift+← (one scripted command), space play/pause, Home/End, PageUp/PageDown (by scripted step), and the
 // view's keys (the help overlay lists them all): not while typing, and not twice for a
 // focused button.  The timeline slider handles its own keys (scrubber.js).
 const TYPING = new Set(['INPUT', 'TEXTAREA', 'SELECT']);
@@ -270,7 +309,9 @@ document.addEventListener('keydown', (e) => {
   // In the source pane the paging keys scroll the code, as in any scroller.
   const inSource = Boolean(e.target.closest?.('.source-code'));
   const key = e.key;
-  if (key === 'ArrowRight') { e.preventDefault(); step(); }
+  if (key === 'ArrowRight' && e.shiftKey) { e.preventDefault(); stepBy('command'); }
+  else if (key === 'ArrowLeft' && e.shiftKey) { e.preventDefault(); backBy('command'); }
+  else if (key === 'ArrowRight') { e.preventDefault(); step(); }
   else if (key === 'ArrowLeft') { e.preventDefault(); back(); }
   else if (key === ' ') { e.preventDefault(); if (!e.repeat) playPause(); }
   else if ((key === 'Home' || key === 'End' || key === 'PageUp' || key === 'PageDown') && !inSource) {
@@ -299,6 +340,7 @@ document.addEventListener('keyup', (e) => {
 
 function duration(ctx) {
   if (reducedMotion) return REDUCED_MS;
+  if (ctx.pace) return ctx.pace;
   if (state.playing) return Math.min(BASE_MS, 750 / state.speed);
   return ctx.dir === 'snapshot' ? 450 : BASE_MS;
 }
@@ -317,6 +359,7 @@ function renderAll(ctx) {
   renderCurrent(ev);
   renderControls();
   log.render(state);
+  renderScriptMark();
   if (ctx.dir !== 'select' && ctx.dir !== 'layout') renderSource();
   syncUrl();
   if (!$('share-box').hidden) showShare(false);  // an open link follows the session
@@ -329,7 +372,7 @@ function renderCurrent(ev) {
   if (!ev) {
     const desc = sc?.description ? `<div class="desc">${escapeHtml(sc.description)}</div>` : '';
     const next = state.mode === 'choice' && state.total === 0
-      ? 'Choose the first action below.' : 'Press Step (→) to run the first event.';
+      ? 'Choose the first action below.' : 'Press Step (→) to run the first event, or Command » (Shift+→) for the whole first step.';
     $('current').innerHTML = `${head}<div class="ev"><span class="muted">Boot state: proc0 (swapper) and init. ${next}</span></div>${desc}`;
     return;
   }
@@ -368,6 +411,8 @@ function renderControls() {
   scrubber.render(state);
   $('back').disabled = state.seq <= 0;
   $('step').disabled = state.seq >= state.total;
+  $('step-command').disabled = state.seq >= state.total;
+  $('back-command').disabled = state.seq <= 0;
   $('reset').disabled = state.seq <= 0;
   const play = $('play');
   play.textContent = state.playing ? 'Pause' : 'Play';
@@ -486,6 +531,72 @@ $('current').addEventListener('click', (e) => {
   if (params.get('projector') === '1') setProjector(true);
   setHeaderOpen(window.innerHeight >= SHORT_SCREEN);
 }
+
+// -- the log's options and the current step in the scenario text -------------------------------
+
+/** Log options, remembered in localStorage: future events (off by default: no spoilers in
+ *  a lecture) and internal kernel events (render.js isInternal). */
+const LOG_OPTIONS = { future: ['log-future', 'showFuture'], internal: ['log-internal', 'hideInternal'] };
+for (const [name, [id, field]] of Object.entries(LOG_OPTIONS)) {
+  const box = $(id);
+  box.checked = readOption(`ptree-log-${name}`);
+  log[field] = box.checked;
+  box.addEventListener('change', () => {
+    log[field] = box.checked;
+    writeOption(`ptree-log-${name}`, box.checked);
+    if (state.doc) log.render(state);
+  });
+}
+
+function readOption(key) {
+  try { return localStorage.getItem(key) === '1'; } catch (err) { return false; }
+}
+
+function writeOption(key, on) {
+  try { localStorage.setItem(key, on ? '1' : '0'); } catch (err) { /* storage refused: this page only */ }
+}
+
+/** The scenario line of the current event (the step it belongs to; kernel work with no
+ *  line of its own keeps the line of the step before it), or null at the boot state. */
+function currentLine() {
+  for (let s = state.seq; s > 0; s--) {
+    const line = state.events[s - 1]?.line;
+    if (line) return line;
+  }
+  return null;
+}
+
+/** Mark the current step's line in the scenario text, and keep it in view, while the
+ *  editor holds the text that ran (edited text has other lines: no mark). */
+function renderScriptMark({ follow = true } = {}) {
+  const mark = $('script-mark');
+  const ed = $('editor');
+  const line = currentLine();
+  if (!line || !state.scenario || ed.value !== (state.scenario.text || '')) {
+    mark.hidden = true;
+    delete mark.dataset.line;
+    return;
+  }
+  const style = getComputedStyle(ed);
+  const lh = parseFloat(style.lineHeight) || 1.4 * parseFloat(style.fontSize);
+  const top = parseFloat(style.paddingTop) + (line - 1) * lh;
+  const ev = state.currentEvent();
+  mark.hidden = false;
+  mark.dataset.line = String(line);
+  mark.dataset.step = String(ev?.step ?? '');
+  mark.title = `the current step${ev?.step ? ` (step ${ev.step})` : ''}: line ${line}`;
+  // Keep the line in view, unless someone is typing there.
+  if (follow && document.activeElement !== ed && ed.clientHeight > 0 &&
+      (top < ed.scrollTop || top + lh > ed.scrollTop + ed.clientHeight)) {
+    ed.scrollTop = Math.max(0, top - ed.clientHeight / 3);
+  }
+  mark.style.top = `${top - ed.scrollTop + ed.offsetTop}px`;
+  mark.style.height = `${lh}px`;
+}
+
+$('editor').addEventListener('scroll', () => renderScriptMark({ follow: false }));
+$('editor').addEventListener('input', () => renderScriptMark({ follow: false }));
+$('editor-panel').addEventListener('toggle', () => renderScriptMark());
 
 // -- export and share --------------------------------------------------------------------------
 

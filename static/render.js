@@ -614,6 +614,20 @@ function freedLwps(state) {
 }
 
 /** The event log: one entry per event, with its kernel function, summary and seed. */
+/**
+ * Kinds that are the kernel's own bookkeeping rather than what a scenario scripts: an
+ * LWP's teardown and last switch, the dead-LWP reaper's work, a reaper-node reference
+ * dropped.  "Hide internal kernel events" hides an event of these kinds unless it opens
+ * its scripted step (the command's own syscall entry), carries the step's result (its
+ * return) or a violation (docs/protocol.md, "Step sizes").
+ */
+export const INTERNAL_KINDS = new Set(['lwp_exit', 'cpu_thread_exit', 'lwkt_switch', 'lwkt_wait_free',
+  'lwp_dispose', 'reaper_drop']);
+
+export function isInternal(ev, opensStep) {
+  return INTERNAL_KINDS.has(ev.kind) && !opensStep && !ev.result && !ev.violation;
+}
+
 export class LogView {
   constructor(listEl, onJump, onCite = onJump) {
     this.list = listEl;
@@ -622,6 +636,10 @@ export class LogView {
     this.window = [0, 0];   // [first seq, last seq] of the entries in the DOM
     this.version = -1;      // the state's logVersion the entries show
     this.current = null;
+    this.items = [];        // the entries' <li>, items[i] being seq window[0] + i
+    this.marked = null;     // the seq whose past/next/future classes the entries show
+    this.showFuture = false;   // list events after the next one too (a spoiler in a lecture)
+    this.hideInternal = false; // hide INTERNAL_KINDS events (isInternal)
     listEl.addEventListener('click', (e) => {
       const li = e.target.closest('li[data-seq]');
       if (!li) return;
@@ -642,19 +660,41 @@ export class LogView {
     const seq = state.seq;
     const [lo, hi] = this.window;
     const needWindow = events.length > LogView.WINDOW && (seq < lo + 200 || seq > hi - 200);
+    this.list.classList.toggle('hide-future', !this.showFuture);
+    this.list.classList.toggle('hide-internal', this.hideInternal);
     if (state.logVersion !== this.version || needWindow) {
       this.version = state.logVersion;
       this.fill(events, seq, state);
     }
+    this.markTime(seq);
     const old = this.list.querySelector('li[aria-current]');
     if (old) old.removeAttribute('aria-current');
-    const li = this.list.querySelector(`li[data-seq="${seq}"]`);
+    const li = this.item(seq);
     if (li) {
       li.setAttribute('aria-current', 'step');
       // Scrolling needs layout: do it with the next frame's, not by forcing one now.
       cancelAnimationFrame(this.scrollFrame);
       this.scrollFrame = requestAnimationFrame(() => li.scrollIntoView({ block: 'nearest' }));
     }
+  }
+
+  item(seq) {
+    return this.items[seq - this.window[0]] || null;
+  }
+
+  /** Classes past / next / future by the position: only the entries between the old and
+   *  the new position change, so a step costs one or two entries, not the whole list. */
+  markTime(seq) {
+    const [first, last] = this.window;
+    const from = this.marked === null ? first : Math.max(first, Math.min(this.marked, seq));
+    const to = this.marked === null ? last : Math.min(last, Math.max(this.marked, seq) + 1);
+    for (let s = from; s <= to; s++) {
+      const li = this.item(s);
+      if (!li) continue;
+      li.classList.toggle('next', s === seq + 1);
+      li.classList.toggle('future', s > seq + 1);
+    }
+    this.marked = seq;
   }
 
   fill(events, seq, state) {
@@ -665,19 +705,30 @@ export class LogView {
       last = Math.min(events.length, first + LogView.WINDOW - 1);
     }
     this.window = [first, last];
+    // A step opens with the first event of a step index higher than all before it.
+    let highest = 0;
+    for (let s = 1; s < first; s++) highest = Math.max(highest, events[s - 1].step ?? 0);
     const parts = [];
     if (first > 1) parts.push(`<li class="gap">… ${first - 1} earlier events</li>`);
-    for (let s = first; s <= last; s++) parts.push(entryHtml(events[s - 1], state));
-    if (last < events.length) parts.push(`<li class="gap">… ${events.length - last} later events</li>`);
+    for (let s = first; s <= last; s++) {
+      const ev = events[s - 1];
+      const opens = ev.step !== null && ev.step !== undefined && ev.step > highest;
+      if (opens) highest = ev.step;
+      parts.push(entryHtml(ev, state, isInternal(ev, opens)));
+    }
+    if (last < events.length) parts.push(`<li class="gap later">… ${events.length - last} later events</li>`);
     this.list.innerHTML = parts.join('');
+    this.items = [...this.list.querySelectorAll('li[data-seq]')];
+    this.marked = null;
   }
 }
 
-function entryHtml(ev, state) {
+function entryHtml(ev, state, internal) {
   const seed = formatSeed(state.citeOf(ev));
   const where = ev.line ? ` · line ${ev.line}` : '';
   const violation = ev.violation ? `<span class="violation">⚠ Invariant violated: ${escapeHtml(ev.violation)}</span>` : '';
-  return `<li data-seq="${ev.seq}" tabindex="0" class="${ev.violation ? 'violated' : ''}">` +
+  const cls = [ev.violation ? 'violated' : '', internal ? 'internal' : ''].filter(Boolean).join(' ');
+  return `<li data-seq="${ev.seq}" tabindex="0" class="${cls}">` +
     `<span class="seq">${ev.seq}</span>` +
     `<span class="kind">${escapeHtml(ev.kind)}</span>` +
     `<span class="who">${escapeHtml(ev.name || ev.actor || '')}${where}</span>` +

@@ -20,16 +20,19 @@ export function eventMarks(ev) {
 
 /**
  * Positions where a scripted step's work is over (the next one is about to start), 0 and
- * the last position included: what PageUp/PageDown move between.  A step's kernel work
- * (events with no step of their own) belongs to it.
+ * the last position included: what PageUp/PageDown move between, the same commands as
+ * the server's `step {by: "command"}` (events.command_bounds).  A step's kernel work
+ * (events with no step of their own) and a blocked call it wakes (a wait4 returning,
+ * with its own earlier step) belong to it: a command begins with a step index higher
+ * than every one before it.
  */
 export function stepBoundaries(events) {
   const out = [0];
-  let current = null;
+  let highest = null;
   for (const ev of events) {
-    if (ev.step !== null && ev.step !== undefined && ev.step !== current) {
-      if (current !== null) out.push(ev.seq - 1);
-      current = ev.step;
+    if (ev.step !== null && ev.step !== undefined && (highest === null || ev.step > highest)) {
+      if (highest !== null) out.push(ev.seq - 1);
+      highest = ev.step;
     }
   }
   if (events.length && out[out.length - 1] !== events.length) out.push(events.length);

@@ -258,3 +258,16 @@ def cli(*args, cwd=None, timeout=120):
     """Run `python -m ptree ARGS` as a subprocess: CompletedProcess (text)."""
     return subprocess.run([sys.executable, "-m", "ptree", *map(str, args)],
                           cwd=cwd or REPO, capture_output=True, text=True, timeout=timeout)
+
+
+def command_ends(timeline):
+    """Where each scripted command's work is over (docs/protocol.md "Step sizes"): before
+    the first event of every step whose index is higher than all before it, so kernel
+    work and a woken wait4 belong to the command that made them run; the end last."""
+    ends, highest = [], 0
+    for ev in timeline.events:
+        if ev["step"] is not None and ev["step"] > highest:
+            if highest:
+                ends.append(ev["seq"] - 1)
+            highest = ev["step"]
+    return ends + [timeline.total]

@@ -5,6 +5,7 @@ malformed or unknown, or a handler that fails, answers the sender with an `error
 {code, message, event}; the connection, the server and every other session go on.
 """
 
+import bisect
 import functools
 import logging
 import math
@@ -334,26 +335,90 @@ def on_open(session, data):
 
 @_handler("step")
 def on_step(session, data):
-    """Sent by the page's Step button or → key.  Emits a forward `diff`, or `status` when
-    already at the last event.  Stops playing."""
+    """Sent by the page's Step button or → key ({} or {by: "event"}: one kernel event), and
+    by its Next command button or Shift+→ ({by: "command"}: every event of the next
+    command, see command_bounds).  Emits one forward `diff` per event (a command's carry
+    `by: "command"`, so the page can show each in turn), or `status` when already at the
+    last event.  Stops playing."""
     _require_run(session)
+    by = _step_size(data)
     session.stop_playing()
     if session.pos >= session.total:
         _send(session, "status", status(session))
         return
-    _send(session, "diff", forward(session))
+    if by == "event":
+        _send(session, "diff", forward(session))
+        return
+    target = _next_bound(command_bounds(session.run), session.pos, session.total)
+    while session.pos < target:
+        _send(session, "diff", {**forward(session), "by": "command"})
 
 
 @_handler("back")
 def on_back(session, data):
-    """Sent by the page's Back button or ← key.  Emits a `diff` with dir 'back' whose ops
-    are the event's inverse, or `status` at event 0.  Stops playing."""
+    """Sent by the page's Back button or ← key ({} or {by: "event"}: undo one event), and
+    by its Previous command button or Shift+← ({by: "command"}: back to where the current
+    command began).  Emits one `diff` with dir 'back' per event undone, whose ops are its
+    inverse (`by: "command"` on a command's), or `status` at event 0.  Stops playing."""
     _require_run(session)
+    by = _step_size(data)
     session.stop_playing()
     if session.pos <= 0:
         _send(session, "status", status(session))
         return
-    _send(session, "diff", backward(session))
+    if by == "event":
+        _send(session, "diff", backward(session))
+        return
+    target = _prev_bound(command_bounds(session.run), session.pos)
+    while session.pos > target:
+        _send(session, "diff", {**backward(session), "by": "command"})
+
+
+STEP_SIZES = ("event", "command")
+
+
+def _step_size(data):
+    by = data.get("by", "event")
+    if by not in STEP_SIZES:
+        raise ProtocolError(f"'by' must be 'event' or 'command', got {by!r}")
+    return by
+
+
+def command_bounds(run):
+    """The positions where a command's work is over, in order, 0 and the end included.
+
+    A command is one scripted step of the file with all the kernel work it makes
+    runnable (architecture.md "Scheduling"): it begins at the first event of a step
+    whose index is higher than every step before it, so a blocked call that returns
+    later (wait4 woken by an exit) belongs to the command that woke it, and kernel work
+    (events with no step) to the command that made it runnable.  In choice mode a
+    command is one chosen action: its bounds are the choice points (ChoiceRun.after).
+    Auto-mode runs are shared and read-only, so their bounds are computed once."""
+    after = getattr(run, "after", None)
+    if after is not None:
+        return after
+    cached = getattr(run, "_command_bounds", None)
+    if cached is None:
+        cached, highest = [0], 0
+        for ev in run.log:
+            step = ev.get("step")
+            if step is not None and step > highest:
+                if highest:
+                    cached.append(ev["seq"] - 1)
+                highest = step
+        cached.append(len(run.log))
+        run._command_bounds = cached
+    return cached
+
+
+def _next_bound(bounds, pos, total):
+    i = bisect.bisect_right(bounds, pos)
+    return min(bounds[i], total) if i < len(bounds) else total
+
+
+def _prev_bound(bounds, pos):
+    i = bisect.bisect_left(bounds, pos)
+    return bounds[i - 1] if i > 0 else 0
 
 
 @_handler("jump")

@@ -136,6 +136,7 @@ def test_three_audience_pages_follow_the_presenter(server, browsers):
         button(presenter, "Step").click()
         for page in (presenter, *viewers):
             shows(page, n)
+    presenter.get_by_role("checkbox", name="Show future events").check()   # 9 is ahead
     presenter.locator("#log li[data-seq='9']").click()  # jump
     for page in (presenter, *viewers):
         shows(page, 9)

@@ -312,10 +312,11 @@ def test_the_race_shows_the_lwp_still_on_its_cpu_and_the_violation_points_at_it(
 # -- the timeline slider --------------------------------------------------------------------
 
 def boundaries(tl):
-    """Positions where a scripted step's work is over: PageUp/PageDown's stops."""
+    """Positions where a scripted step's work is over: PageUp/PageDown's stops (a step
+    that returns later, a woken wait4, belongs to the command that woke it)."""
     out, current = [0], None
     for ev in tl.events:
-        if ev["step"] is not None and ev["step"] != current:
+        if ev["step"] is not None and (current is None or ev["step"] > current):
             if current is not None:
                 out.append(ev["seq"] - 1)
             current = ev["step"]
