@@ -94,6 +94,34 @@ class Doc:
         return old
 
 
+class LeanDoc(Doc):
+    """The same mutations, unrecorded: for runs whose patches nobody reads (`ptree run`,
+    `ptree check`).  `touched` and `linked` are still kept (the invariant checks read
+    them); `take()` returns empty patches."""
+
+    __slots__ = ()
+
+    def take(self):
+        touched = self.touched
+        self.touched = set()
+        return None, None, touched
+
+    def set(self, obj, path, key, value):
+        obj[key] = value
+
+    def add(self, obj, path, key, value):
+        obj[key] = value
+
+    def remove(self, obj, path, key):
+        return obj.pop(key)
+
+    def insert(self, lst, path, index, value):
+        lst.insert(index, value)
+
+    def pop(self, lst, path, index):
+        return lst.pop(index)
+
+
 def _resolve(root, path):
     parts = path.split("/")[1:]
     parent = root

