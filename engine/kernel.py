@@ -53,7 +53,7 @@ class Kernel(ForkOps, ExitOps, WaitOps, ReaperOps, SignalOps, InvariantOps):
             "nextpid": 0, "nextnode": 1, "nextsigacts": 0,
             "runq": deque(), "current": None, "sleepq": {}, "frames": {},
             "parked": [], "task": None, "members": {}, "nodekids": {}, "exitholds": {},
-            "initreleased": False, "choice": False,
+            "initreleased": False, "choice": False, "listed": {},
         }
         self.event = None
         self._boot()
@@ -96,6 +96,30 @@ class Kernel(ForkOps, ExitOps, WaitOps, ReaperOps, SignalOps, InvariantOps):
             if d["pid"] == pid and d["tid"] == tid:
                 self.doc.set(d, f"/deadlwps/{i}", key, value)
                 return
+
+    def children_insert_head(self, parent, pid):
+        """LIST_INSERT_HEAD(&parent->p_children, p, p_sibling) (F000:570, proc_reparent).
+
+        `priv["listed"]` counts each (parent, child) listing, so that the child-listed-once
+        check costs one lookup instead of a count over a list of thousands (init's
+        orphans); check_all still counts the lists themselves."""
+        self.doc.touched.add(parent["pid"])
+        self.doc.insert(parent["children"], self.ppath(parent) + "/children", 0, pid)
+        listed = self.priv["listed"]
+        k = (parent["pid"], pid)
+        listed[k] = listed.get(k, 0) + 1
+
+    def children_remove(self, parent, pid):
+        """LIST_REMOVE(p, p_sibling) from parent's children (proc_reparent, kern_wait)."""
+        self.doc.touched.add(parent["pid"])
+        children = parent["children"]
+        self.doc.pop(children, self.ppath(parent) + "/children", children.index(pid))
+        listed = self.priv["listed"]
+        k = (parent["pid"], pid)
+        if listed[k] == 1:
+            del listed[k]
+        else:
+            listed[k] -= 1
 
     def flag_on(self, p, flag):
         if flag not in p["flags"]:
@@ -141,6 +165,7 @@ class Kernel(ForkOps, ExitOps, WaitOps, ReaperOps, SignalOps, InvariantOps):
             init["flags"] = ["P_MAYBETHREADED"]       # lwp_fork, F000:735
         root["procs"]["1"] = init
         p0["children"] = [1]
+        self.priv["listed"][(0, 1)] = 1
         self.priv["nextpid"] = 2
         root["nprocs"] = 2
         root["uidcount"] = {"0": 2}
