@@ -493,7 +493,10 @@ class Kernel(ForkOps, ExitOps, WaitOps, ReaperOps, SignalOps, InvariantOps):
 
     def restore(self, blob):
         """Return to a checkpoint taken by snapshot()."""
-        root, priv = pickle.loads(blob)
+        self.adopt(*pickle.loads(blob))
+
+    def adopt(self, root, priv):
+        """Take (root, priv) as the whole model state (restore, Run.load)."""
         self.doc = (Doc if self.record else LeanDoc)(root)
         self.priv = priv
         self.event = None

@@ -17,6 +17,7 @@ import contextlib
 import gc
 import hashlib
 import logging
+import marshal
 import pickle
 from collections import deque
 
@@ -399,12 +400,14 @@ class Run:
     # ------------------------------------------------------------------ exploration
     def save(self):
         """The whole run state as bytes (for exploring choices)."""
-        return pickle.dumps((self.kernel.snapshot(), self.state, self.ledger, self.cursor),
+        k = self.kernel
+        return pickle.dumps((k.doc.root, k.priv, self.state, self.ledger, self.cursor),
                             pickle.HIGHEST_PROTOCOL)
 
     def load(self, blob):
-        kblob, self.state, self.ledger, self.cursor = pickle.loads(blob)
-        self.kernel.restore(kblob)
+        """Return to a state taken by save() (one pickle: no snapshot inside it)."""
+        root, priv, self.state, self.ledger, self.cursor = pickle.loads(blob)
+        self.kernel.adopt(root, priv)
 
     def state_key(self):
         """A digest of everything that decides what can happen next: the state document
@@ -420,12 +423,16 @@ class Run:
                         for key, f in priv["frames"].items())
         sleepq = {repr(c): sorted(map(repr, keys)) for c, keys in priv["sleepq"].items()}
         st = self.state
-        blob = pickle.dumps(
+        # marshal version 0 writes every value in full: no back-references to objects
+        # met before (pickle's memo, marshal's later versions), whose presence depends
+        # on which equal objects happen to be one object (an interned literal against
+        # a string a load made), so the key is a function of the values alone.
+        blob = marshal.dumps(
             (doc, frames, sorted(sleepq.items()), sorted(map(repr, priv["runq"])),
              repr(priv["current"]), repr(sorted(priv["task"].items())) if priv["task"] else None,
              priv["nextpid"], priv["nextnode"],
              priv["nextsigacts"], sorted(map(repr, priv["parked"])), st["names"],
-             sorted(st["results"].items()), st["queues"]), pickle.HIGHEST_PROTOCOL)
+             sorted(st["results"].items()), st["queues"]), 0)
         return hashlib.blake2b(blob, digest_size=16).digest()
 
     # ------------------------------------------------------------------ time travel

@@ -121,24 +121,31 @@ def cmd_explore(args):
                                               "a schedule: choice file is one interleaving")
         if args.max_states < 1:
             raise ScenarioError(args.file, 0, "--max-states must be at least 1")
-        result = explore(scenario, args.max_states)
+        if args.jobs < 0:
+            raise ScenarioError(args.file, 0, "--jobs must be 0 (one per core) or more")
+        result = explore(scenario, args.max_states, max_memory=args.max_memory,
+                         jobs=args.jobs)
     except ScenarioError as e:
         return _fail(e)
     if args.json:
-        json.dump({"states": result.states, "transitions": result.transitions,
-                   "complete": result.complete, "max_states": result.max_states,
-                   "terminal_states": result.terminal,
-                   "violations": [{"invariant": v.invariant, "message": v.message,
-                                   "length": len(v.trace),
-                                   "trace": v.scenario_text(scenario)}
-                                  for v in result.violations]}, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        sys.stdout.write(json.dumps({
+            "states": result.states, "transitions": result.transitions,
+            "complete": result.complete, "max_states": result.max_states,
+            "max_memory": result.max_memory, "stopped": result.stopped,
+            "depth": result.depth, "jobs": result.jobs, "terminal_states": result.terminal,
+            "violations": [{"invariant": v.invariant, "message": v.message,
+                            "length": len(v.trace), "trace": v.scenario_text(scenario)}
+                           for v in result.violations]}, indent=2) + "\n")
     else:
         print(f"# explored {result.states} states and {result.transitions} transitions "
               f"of {args.file} (kernel {scenario.kernel}, race {scenario.race})")
-        if not result.complete:
+        if result.stopped == "max_states":
             print(f"# --max-states {args.max_states} reached: the search stopped before "
                   "every state was seen; absence of violations is not proven")
+        elif result.stopped == "max_memory":
+            print(f"# --max-memory {_size_text(args.max_memory)} reached after "
+                  f"{result.states} states, {result.depth} levels deep: the search stopped "
+                  "before every state was seen; absence of violations is not proven")
         if not result.violations:
             print("# no invariant is violated" + (" in any interleaving" if result.complete
                                                    else " in the states seen"))
@@ -147,6 +154,27 @@ def cmd_explore(args):
             print(f"# shortest trace: {len(v.trace)} steps; replay with `ptree run FILE`")
             print(v.scenario_text(scenario))
     return 1 if result.violations else 0
+
+
+def memory_size(text):
+    """--max-memory: bytes, or a number with K, M or G (powers of 1024)."""
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    t = text.strip().upper().removesuffix("B")
+    mult = units.get(t[-1:], 1)
+    try:
+        value = float(t[:-1] if t[-1:] in units else t)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size (like 512M or 2G)") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("--max-memory must be more than 0")
+    return int(value * mult)
+
+
+def _size_text(n):
+    for unit, size in (("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)):
+        if n >= size:
+            return f"{n / size:g}{unit}"
+    return str(n)
 
 
 def cmd_random(args):
@@ -280,6 +308,12 @@ def build_parser():
     p = sub.add_parser("explore", help="search every interleaving for invariant violations")
     p.add_argument("file")
     p.add_argument("--max-states", type=int, default=200_000)
+    p.add_argument("--max-memory", type=memory_size, default=None, metavar="SIZE",
+                   help="stop when the search holds this much (like 512M; its state "
+                        "table and frontier, as the search counts them)")
+    p.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="worker processes expanding each level (0: one per core); the "
+                        "same states and violations as one job")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_explore)
     p = sub.add_parser("random", help="write a random valid scenario (same seed, same file)")
