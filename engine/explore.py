@@ -63,10 +63,16 @@ class Exploration:
 
 
 class Expander:
-    """Takes every choice from a saved state: one Run, reloaded before each choice."""
+    """Takes every choice from a saved state: one Run, reloaded before each choice.
 
-    def __init__(self, scenario):
+    `seen` holds the keys this expander has already produced: a successor known from
+    before is not saved again (saving is a third of a transition's cost).  The admitting
+    side has every such key already, since expansions reach it in the order they were
+    made, unless it dropped the key past max_states, where it drops this one too."""
+
+    def __init__(self, scenario, seen=None):
         self.run = Run(scenario, interactive=True, record=False)
+        self.seen = set() if seen is None else seen
 
     def root(self):
         return self.run.state_key(), self.run.save()
@@ -82,8 +88,27 @@ class Expander:
                 run.load(blob)
             events = run.choose(choice)
             bad = [v for ev in events if ev["violations"] for v in ev["violations"]]
-            out.append((choice["label"], run.state_key(), None if bad else run.save(), bad))
+            key = run.state_key()
+            if bad or key in self.seen:
+                out.append((choice["label"], key, None, bad))
+            else:
+                self.seen.add(key)
+                out.append((choice["label"], key, run.save(), bad))
         return out
+
+
+class _Known:
+    """The admitting side's own state table as an expander's `seen` (one job: no second
+    copy of the keys).  Its keys are added by the admitting side."""
+
+    def __init__(self, table):
+        self.table = table
+
+    def __contains__(self, key):
+        return key in self.table
+
+    def add(self, key):
+        pass
 
 
 _worker = None
@@ -107,8 +132,8 @@ def explore(scenario, max_states=100_000, *, max_memory=None, jobs=1, progress=N
     once at the end; a truthy answer cancels the search."""
     jobs = jobs or os.cpu_count() or 1
     result = Exploration(max_states=max_states, max_memory=max_memory, jobs=jobs)
-    local = Expander(scenario)
     search = _Search(result, progress)
+    local = Expander(scenario, seen=_Known(search.parent))
     root, blob = local.root()
     search.parent[root] = None
     level = [(root, blob)]
@@ -183,6 +208,7 @@ class _Search:
                     self.stopped = self.stopped or "max_states"
                     del parent[child]
                     continue
+                assert blob is not None, "a new state came without its saved run"
                 nxt.append((child, blob))
                 self.held += len(blob)
                 if self.memory():
