@@ -13,7 +13,7 @@ import os
 import sys
 
 from ptree.engine.errors import EngineError
-from ptree.engine.runner import check_scenario_file, run_scenario
+from ptree.engine.runner import Run, check_scenario_file
 from ptree.engine.scenario import ScenarioError, load_scenario_file
 
 
@@ -67,20 +67,27 @@ def cmd_run(args):
     args.file = scenario_path(args.file)
     try:
         scenario = load_scenario_file(args.file)
-        run, events = run_scenario(scenario, record=False)
+        run = Run(scenario, record=False)
+        # The events are not kept: --json reads none, the log only its lines (written
+        # after the run, so that bad input met half-way prints no half log).
+        lines = []
+        violated = False
+        for ev in run.events():
+            violated = violated or bool(ev["violation"])
+            if not args.json:
+                lines.append(format_event(ev))
     except ScenarioError as e:
         return _fail(e)
     except EngineError as e:                       # pragma: no cover - mapped by the runner
         return _fail(f"{args.file}:0: {e}")
-    violated = any(ev["violation"] for ev in events)
     if args.json:
         # json.dumps then one write: json.dump writes chunk by chunk, 13x slower.
         sys.stdout.write(json.dumps({"state": run.kernel.root, "results": run.results(),
-                                     "events": len(events)}, sort_keys=False) + "\n")
+                                     "events": run.seq}, sort_keys=False) + "\n")
     else:
         title = f" -- {scenario.title}" if scenario.title else ""
         print(f"# {args.file}{title} (kernel {scenario.kernel}, race {scenario.race})")
-        sys.stdout.write("".join(format_event(ev) + "\n" for ev in events))
+        sys.stdout.write("".join(line + "\n" for line in lines))
         for res in run.results():
             if res["blocked"] == "stopped":
                 print(f"       step {res['step']} `{res['command']}` has not returned: its "
