@@ -23,6 +23,7 @@ from collections import deque
 
 from .constants import SIGNAMES
 from .errors import EngineError, Panic
+from .doc import Doc, LeanDoc
 from .kernel import Kernel
 from .scenario import ScenarioError
 from .waitstatus import (
@@ -64,9 +65,10 @@ class Run:
         # What grows with the steps taken (names, RESULTs, the trace) is not copied into
         # every checkpoint: each change is logged with its seq, and a jump moves along
         # that log to the checkpoint it restores (undoing or redoing changes).
-        self.ledger = []
-        self.cursor = 0
+        self.ledger = {key: ([], [], []) for key in self.LEDGERED}
+        self.cursor = dict.fromkeys(self.LEDGERED, 0)
         self.every = checkpoint_every
+        self._seqs = []
         if record:
             self.checkpoints = {0: self._snapshot()}
             self.next_checkpoint = checkpoint_every
@@ -452,40 +454,50 @@ class Run:
 
     def _log(self, seq, key, item, value):
         """Record a change at the cursor.  Replays after a jump write the same entries
-        again (the model is deterministic); a different one drops the old future."""
+        again (the model is deterministic); a different one drops the old future.
+
+        The ledger keeps one column per logged field ({key: (seqs, items, values)}) and
+        a cursor per column, so that moving it is a bisect and a slice per field; each
+        dict item is bound once in a run (a name by its fork, a RESULT by its step)."""
         if not self.record:
             return
-        entry = (seq, key, item, value)
-        ledger = self.ledger
-        if self.cursor < len(ledger) and ledger[self.cursor] != entry:
-            del ledger[self.cursor:]
-        if self.cursor == len(ledger):
-            ledger.append(entry)
-        self.cursor += 1
+        seqs, items, values = self.ledger[key]
+        c = self.cursor[key]
+        if c < len(seqs) and (seqs[c] != seq or items[c] != item or values[c] != value):
+            for k2, (s2, i2, v2) in self.ledger.items():
+                del s2[self.cursor[k2]:], i2[self.cursor[k2]:], v2[self.cursor[k2]:]
+        if c == len(seqs):
+            seqs.append(seq)
+            items.append(item)
+            values.append(value)
+        self.cursor[key] = c + 1
 
     def _snapshot(self):
         """A checkpoint: the kernel and the small part of the run state."""
         small = {k: v for k, v in self.state.items() if k not in self.LEDGERED}
-        return pickle.dumps((self.kernel.snapshot(), small), pickle.HIGHEST_PROTOCOL)
+        k = self.kernel
+        return pickle.dumps((k.doc.root, k.priv, small), pickle.HIGHEST_PROTOCOL)
 
     def _move_ledger(self, seq):
         """Make names, RESULTs and trace what they were right after event seq."""
-        st, ledger = self.state, self.ledger
-        target = bisect.bisect_right(ledger, seq, key=lambda e: e[0])
-        while self.cursor > target:
-            self.cursor -= 1
-            _, key, item, _ = ledger[self.cursor]
-            if item is None:
-                st[key].pop()
+        st = self.state
+        for key, (seqs, items, values) in self.ledger.items():
+            c, t = self.cursor[key], bisect.bisect_right(seqs, seq)
+            held = st[key]
+            if isinstance(held, list):
+                if t < c:
+                    del held[t:]
+                else:
+                    held.extend(values[c:t])
+            elif t < c:
+                if c - t > t:            # most of it goes: build the rest afresh
+                    st[key] = dict(zip(items[:t], values[:t]))
+                else:
+                    for item in items[t:c]:
+                        del held[item]
             else:
-                del st[key][item]
-        while self.cursor < target:
-            _, key, item, value = ledger[self.cursor]
-            if item is None:
-                st[key].append(value)
-            else:
-                st[key][item] = value
-            self.cursor += 1
+                held.update(zip(items[c:t], values[c:t]))
+            self.cursor[key] = t
 
     def jump(self, n):
         """Put the run at event n (0 = boot): go on from here if no checkpoint lies
@@ -493,18 +505,39 @@ class Run:
         replay from it.  Equal to a fresh replay to n."""
         if not self.record:
             raise EngineError("a run made with record=False cannot jump")
-        base = max(s for s in self.checkpoints if s <= n)
-        if not base <= self.seq <= n:
-            kblob, small = pickle.loads(self.checkpoints[base])
-            self.kernel.restore(kblob)
-            self._move_ledger(base)
-            small.update({k: self.state[k] for k in self.LEDGERED})
-            self.state = small
-            self.next_checkpoint = min((s for s in self.checkpoints if s > base),
-                                       default=base + self.every)
-        while self.seq < n and self.step() is not None:
-            pass
+        with collector_paused():     # unpickling a big state would set it off repeatedly
+            seqs = self._checkpoint_seqs()
+            i = bisect.bisect_right(seqs, n)
+            base = seqs[i - 1]
+            if not base <= self.seq <= n:
+                root, priv, small = pickle.loads(self.checkpoints[base])
+                self.kernel.adopt(root, priv)
+                self._move_ledger(base)
+                small.update({k: self.state[k] for k in self.LEDGERED})
+                self.state = small
+                self.next_checkpoint = seqs[i] if i < len(seqs) else base + self.every
+            self._replay(n)
         return self.seq
+
+    def _checkpoint_seqs(self):
+        """The checkpoints' seqs in order (kept sorted as checkpoints are added)."""
+        if len(self._seqs) != len(self.checkpoints):
+            self._seqs = sorted(self.checkpoints)
+        return self._seqs
+
+    def _replay(self, n):
+        """Step on to event n without recording patches: the events a replay makes are
+        not returned to anyone, only the state they leave (and the ledger entries, which
+        are the same again).  Recording resumes for the steps after it."""
+        k = self.kernel
+        if self.seq >= n:
+            return
+        k.doc = LeanDoc(k.doc.root)
+        try:
+            while self.seq < n and self.step() is not None:
+                pass
+        finally:
+            k.doc = Doc(k.doc.root)
 
     def back(self):
         """One event back (the inverse of the last step)."""
