@@ -22,8 +22,8 @@ import pickle
 from collections import deque
 
 from .constants import SIGNAMES
-from .errors import EngineError, Panic
 from .doc import Doc, LeanDoc
+from .errors import EngineError, Panic
 from .kernel import Kernel
 from .scenario import ScenarioError
 from .waitstatus import (
@@ -491,12 +491,12 @@ class Run:
                     held.extend(values[c:t])
             elif t < c:
                 if c - t > t:            # most of it goes: build the rest afresh
-                    st[key] = dict(zip(items[:t], values[:t]))
+                    st[key] = dict(zip(items[:t], values[:t], strict=True))
                 else:
                     for item in items[t:c]:
                         del held[item]
             else:
-                held.update(zip(items[c:t], values[c:t]))
+                held.update(zip(items[c:t], values[c:t], strict=True))
             self.cursor[key] = t
 
     def jump(self, n):
