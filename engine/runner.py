@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 class Run:
     """One scenario executing on one Kernel.  `step()` is the only primitive."""
 
-    def __init__(self, scenario, check=True, checkpoint_every=500, interactive=False,
+    def __init__(self, scenario, check=True, checkpoint_every=256, interactive=False,
                  record=True):
         """`record=False` is a run read only forwards (`ptree run`, `ptree check`): no
         patches, no checkpoints and no ledger, so it cannot jump."""
@@ -69,6 +69,8 @@ class Run:
         self.cursor = dict.fromkeys(self.LEDGERED, 0)
         self.every = checkpoint_every
         self._seqs = []
+        self._blobs = {}         # the pickled processes of the last checkpoint, by pid key
+        self._dirty = set()      # pid keys whose process changed since then
         if record:
             self.checkpoints = {0: self._snapshot()}
             self.next_checkpoint = checkpoint_every
@@ -116,11 +118,16 @@ class Run:
                 yield ev
 
     def _checkpoint(self, seq):
-        """Keep a checkpoint; space them by the state's size so that their cost per
-        event stays flat as the tree grows (a 2.4 MB state every 8,000 events)."""
-        blob = self.checkpoints.get(seq) or self._snapshot()
-        self.checkpoints[seq] = blob
-        self.next_checkpoint = seq + max(self.every, len(blob) // 300)
+        """Keep a checkpoint (or, replaying, find the one kept here before).  A
+        checkpoint re-pickles only the processes changed since the last one, but still
+        copies a reference per process: spacing them by the number of processes keeps
+        that part of the cost per event flat as the tree grows."""
+        ck = self.checkpoints.get(seq)
+        if ck is None:
+            ck = self.checkpoints[seq] = self._snapshot()
+        else:
+            self._blobs, self._dirty = ck[0], set()
+        self.next_checkpoint = seq + max(self.every, self.kernel.root["nprocs"] // 8)
 
     def run(self):
         """Step to the end; returns the number of events."""
@@ -134,6 +141,13 @@ class Run:
 
     def _absorb(self, ev):
         st = self.state
+        ops = ev["ops"]
+        if ops:
+            dirty = self._dirty
+            for op in ops:               # the patch names every process the event changed
+                path = op["path"]
+                if path.startswith("/procs/"):
+                    dirty.add(path.split("/", 3)[2])
         created = ev["created"]
         if created is not None:
             # The step's name binds to the pid fork1 made (a failed fork binds none).
@@ -473,10 +487,45 @@ class Run:
         self.cursor[key] = c + 1
 
     def _snapshot(self):
-        """A checkpoint: the kernel and the small part of the run state."""
-        small = {k: v for k, v in self.state.items() if k not in self.LEDGERED}
+        """A checkpoint: (the processes, one pickle each, shared with the previous
+        checkpoint where unchanged; one pickle of the rest of the document, the private
+        state but its listing index, and the small part of the run state)."""
         k = self.kernel
-        return pickle.dumps((k.doc.root, k.priv, small), pickle.HIGHEST_PROTOCOL)
+        procs = k.root["procs"]
+        blobs = dict(self._blobs)
+        dirty = self._dirty if blobs else set(procs)
+        new = []
+        for key in dirty:
+            p = procs.get(key)
+            if p is None:
+                blobs.pop(key, None)
+            elif key in blobs:
+                blobs[key] = pickle.dumps(p, pickle.HIGHEST_PROTOCOL)
+            else:
+                new.append(key)
+        # New processes go last, in pid order, as they were added to the document.
+        for key in sorted(new, key=int):
+            blobs[key] = pickle.dumps(procs[key], pickle.HIGHEST_PROTOCOL)
+        root = {key: (None if key == "procs" else v) for key, v in k.root.items()}
+        priv = {key: v for key, v in k.priv.items() if key != "listed"}
+        small = {key: v for key, v in self.state.items() if key not in self.LEDGERED}
+        self._blobs, self._dirty = blobs, set()
+        return blobs, pickle.dumps((root, priv, small), pickle.HIGHEST_PROTOCOL)
+
+    def _restore(self, ck):
+        """The kernel state and the small run state of checkpoint `ck`."""
+        blobs, rest = ck
+        root, priv, small = pickle.loads(rest)
+        loads = pickle.loads
+        root["procs"] = procs = {key: loads(b) for key, b in blobs.items()}
+        listed = {}
+        for p in procs.values():                      # the index, rebuilt from the lists
+            for c in p["children"]:
+                listed[(p["pid"], c)] = listed.get((p["pid"], c), 0) + 1
+        priv["listed"] = listed
+        self.kernel.adopt(root, priv)
+        self._blobs, self._dirty = blobs, set()
+        return small
 
     def _move_ledger(self, seq):
         """Make names, RESULTs and trace what they were right after event seq."""
@@ -510,8 +559,7 @@ class Run:
             i = bisect.bisect_right(seqs, n)
             base = seqs[i - 1]
             if not base <= self.seq <= n:
-                root, priv, small = pickle.loads(self.checkpoints[base])
-                self.kernel.adopt(root, priv)
+                small = self._restore(self.checkpoints[base])
                 self._move_ledger(base)
                 small.update({k: self.state[k] for k in self.LEDGERED})
                 self.state = small
@@ -530,14 +578,18 @@ class Run:
         not returned to anyone, only the state they leave (and the ledger entries, which
         are the same again).  Recording resumes for the steps after it."""
         k = self.kernel
-        if self.seq >= n:
-            return
-        k.doc = LeanDoc(k.doc.root)
-        try:
-            while self.seq < n and self.step() is not None:
-                pass
-        finally:
-            k.doc = Doc(k.doc.root)
+        # Unrecorded only as far as checkpoints were kept before: beyond the last one
+        # the patches are needed again, to know what the next checkpoint must re-pickle.
+        lean_to = min(n, self._checkpoint_seqs()[-1])
+        if self.seq < lean_to:
+            k.doc = LeanDoc(k.doc.root)
+            try:
+                while self.seq < lean_to and self.step() is not None:
+                    pass
+            finally:
+                k.doc = Doc(k.doc.root)
+        while self.seq < n and self.step() is not None:
+            pass
 
     def back(self):
         """One event back (the inverse of the last step)."""
