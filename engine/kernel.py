@@ -55,6 +55,7 @@ class Kernel(ForkOps, ExitOps, WaitOps, ReaperOps, SignalOps, InvariantOps):
             "parked": [], "task": None, "members": {}, "nodekids": {}, "exitholds": {},
             "initreleased": False, "choice": False, "listed": {},
         }
+        self.procs = self.doc.root["procs"]
         self.event = None
         self._boot()
 
@@ -69,7 +70,7 @@ class Kernel(ForkOps, ExitOps, WaitOps, ReaperOps, SignalOps, InvariantOps):
 
     def proc(self, pid):
         """The process dict of pid, or None once reaped."""
-        return self.doc.root["procs"].get(str(pid))
+        return self.procs.get(str(pid))
 
     def lwp(self, pid, tid):
         """The LWP dict of (pid, tid) in its process's tree, or None."""
@@ -498,5 +499,6 @@ class Kernel(ForkOps, ExitOps, WaitOps, ReaperOps, SignalOps, InvariantOps):
     def adopt(self, root, priv):
         """Take (root, priv) as the whole model state (restore, Run.load)."""
         self.doc = (Doc if self.record else LeanDoc)(root)
+        self.procs = root["procs"]         # the hottest lookup, one attribute away
         self.priv = priv
         self.event = None
