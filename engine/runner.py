@@ -462,7 +462,11 @@ class Run:
     LEDGERED = ("names", "results", "trace", "started")
 
     def _log_list(self, key, value):
-        """Append to a logged list; the entry belongs to the next event."""
+        """Append to a logged list; the entry belongs to the next event.  An unrecorded
+        run keeps no trace of the actions taken (a search knows its own paths; it was a
+        quarter of each saved state), so only a recorded run exports a choice file."""
+        if key == "trace" and not self.record:
+            return
         self.state[key].append(value)
         self._log(self.seq + 1, key, None, value)
 
