@@ -122,6 +122,42 @@ class LeanDoc(Doc):
         return lst.pop(index)
 
 
+class ReplayDoc(LeanDoc):
+    """Unrecorded, but noting which processes change (`dirty`: their keys in /procs), as
+    the patches would have said: a replay after a jump, so that the next jump knows
+    which processes still equal their pickles in the checkpoints."""
+
+    __slots__ = ("dirty",)
+
+    def __init__(self, root, dirty):
+        super().__init__(root)
+        self.dirty = dirty
+
+    def _mark(self, path, key):
+        if path.startswith("/procs"):
+            self.dirty.add(str(key) if path == "/procs" else path.split("/", 3)[2])
+
+    def set(self, obj, path, key, value):
+        obj[key] = value
+        self._mark(path, key)
+
+    def add(self, obj, path, key, value):
+        obj[key] = value
+        self._mark(path, key)
+
+    def remove(self, obj, path, key):
+        self._mark(path, key)
+        return obj.pop(key)
+
+    def insert(self, lst, path, index, value):
+        lst.insert(index, value)
+        self._mark(path, index)
+
+    def pop(self, lst, path, index):
+        self._mark(path, index)
+        return lst.pop(index)
+
+
 def _resolve(root, path):
     parts = path.split("/")[1:]
     parent = root

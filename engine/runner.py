@@ -22,7 +22,7 @@ import pickle
 from collections import deque
 
 from .constants import SIGNAMES
-from .doc import Doc, LeanDoc
+from .doc import Doc, ReplayDoc
 from .errors import EngineError, Panic
 from .kernel import Kernel
 from .scenario import ScenarioError
@@ -521,7 +521,13 @@ class Run:
         blobs, rest = ck
         root, priv, small = pickle.loads(rest)
         loads = pickle.loads
-        root["procs"] = procs = {key: loads(b) for key, b in blobs.items()}
+        # A process still equal to the pickle it shares with this checkpoint (unchanged
+        # since the checkpoint the run last passed, which holds the same bytes object)
+        # is kept as it is: most of a big tree does not change between two checkpoints.
+        now, had, dirty = self.kernel.procs, self._blobs, self._dirty
+        root["procs"] = procs = {
+            key: now[key] if had.get(key) is b and key not in dirty and key in now
+            else loads(b) for key, b in blobs.items()}
         listed = {}
         for p in procs.values():                      # the index, rebuilt from the lists
             for c in p["children"]:
@@ -586,7 +592,7 @@ class Run:
         # the patches are needed again, to know what the next checkpoint must re-pickle.
         lean_to = min(n, self._checkpoint_seqs()[-1])
         if self.seq < lean_to:
-            k.doc = LeanDoc(k.doc.root)
+            k.doc = ReplayDoc(k.doc.root, self._dirty)
             try:
                 while self.seq < lean_to and self.step() is not None:
                     pass

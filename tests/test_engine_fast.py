@@ -84,3 +84,17 @@ def test_random_jumps_back_and_forth_equal_a_fresh_replay(index):
         if ev is not None:
             assert ev["ops"] == events[n]["ops"] and ev["inverse"] == events[n]["inverse"]
             assert now(run) == fresh[n + 1]
+
+
+def test_stepping_back_event_by_event_equals_a_fresh_replay():
+    """back() restores the checkpoint before and keeps the processes that still equal
+    their pickles there (the replay notes which ones change): each state must still be
+    exactly the fresh one."""
+    sc = scenarios()[2]
+    run = Run(sc, checkpoint_every=5)
+    fresh = [json.dumps(run.kernel.root)]
+    for _ in run.events():
+        fresh.append(json.dumps(run.kernel.root))
+    for n in range(len(fresh) - 2, -1, -1):
+        assert run.back() == n
+        assert json.dumps(run.kernel.root) == fresh[n]
