@@ -176,7 +176,7 @@ def jump_times(run, total, count=40, seed=11):
 
 
 MEMORY_CHILD = r"""
-import json, resource, sys
+import json, sys
 sys.path.insert(0, sys.argv[1])
 from ptree.engine.runner import Run
 from ptree.engine.scenario import make_step, new_scenario
@@ -193,7 +193,9 @@ kept = [] if sys.argv[3] == "events" else None
 for ev in run.events():
     if kept is not None:
         kept.append(ev)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+# VmHWM, not ru_maxrss: the latter survives exec and so starts at the parent's size.
+with open("/proc/self/status") as f:
+    peak = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
 print(json.dumps({"live": run.kernel.root["nprocs"] - 1, "bytes_per_process": (peak - base) // n}))
 """
 

@@ -491,9 +491,10 @@ class Run:
         self.cursor[key] = c + 1
 
     def _snapshot(self):
-        """A checkpoint: (the processes, one pickle each, shared with the previous
-        checkpoint where unchanged; one pickle of the rest of the document, the private
-        state but its listing index, and the small part of the run state)."""
+        """A checkpoint: (the processes, one marshal dump each (plain JSON data, which
+        marshal reads back in half pickle's time), shared with the previous checkpoint
+        where unchanged; one pickle of the rest of the document, the private state but
+        its listing index, and the small part of the run state)."""
         k = self.kernel
         procs = k.root["procs"]
         blobs = dict(self._blobs)
@@ -504,12 +505,12 @@ class Run:
             if p is None:
                 blobs.pop(key, None)
             elif key in blobs:
-                blobs[key] = pickle.dumps(p, pickle.HIGHEST_PROTOCOL)
+                blobs[key] = marshal.dumps(p)
             else:
                 new.append(key)
         # New processes go last, in pid order, as they were added to the document.
         for key in sorted(new, key=int):
-            blobs[key] = pickle.dumps(procs[key], pickle.HIGHEST_PROTOCOL)
+            blobs[key] = marshal.dumps(procs[key])
         root = {key: (None if key == "procs" else v) for key, v in k.root.items()}
         priv = {key: v for key, v in k.priv.items() if key != "listed"}
         small = {key: v for key, v in self.state.items() if key not in self.LEDGERED}
@@ -520,7 +521,7 @@ class Run:
         """The kernel state and the small run state of checkpoint `ck`."""
         blobs, rest = ck
         root, priv, small = pickle.loads(rest)
-        loads = pickle.loads
+        loads = marshal.loads
         # A process still equal to the pickle it shares with this checkpoint (unchanged
         # since the checkpoint the run last passed, which holds the same bytes object)
         # is kept as it is: most of a big tree does not change between two checkpoints.
