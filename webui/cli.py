@@ -147,8 +147,9 @@ def cmd_explore(args):
         print(f"# explored {result.states} states and {result.transitions} transitions "
               f"of {args.file} (kernel {scenario.kernel}, race {scenario.race})")
         if result.stopped == "max_states":
-            print(f"# --max-states {args.max_states} reached: the search stopped before "
-                  "every state was seen; absence of violations is not proven")
+            print(f"# --max-states {args.max_states} reached, {result.depth} levels deep: "
+                  "the search stopped before every state was seen; absence of violations "
+                  "is not proven")
         elif result.stopped == "max_memory":
             print(f"# --max-memory {_size_text(args.max_memory)} reached after "
                   f"{result.states} states, {result.depth} levels deep: the search stopped "
