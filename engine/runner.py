@@ -422,14 +422,24 @@ class Run:
 
     # ------------------------------------------------------------------ exploration
     def save(self):
-        """The whole run state as bytes (for exploring choices)."""
+        """The whole run state as bytes (for exploring choices): a marshal dump, which
+        reads back in about half pickle's time, with the two deques (the run queue and
+        the pending events) as lists; a pickle should anything else not be plain data."""
         k = self.kernel
-        return pickle.dumps((k.doc.root, k.priv, self.state, self.ledger, self.cursor),
-                            pickle.HIGHEST_PROTOCOL)
+        priv = dict(k.priv, runq=list(k.priv["runq"]))
+        state = dict(self.state, pending=list(self.state["pending"]))
+        whole = (k.doc.root, priv, state, self.ledger, self.cursor)
+        try:
+            return b"M" + marshal.dumps(whole)
+        except ValueError:
+            return b"P" + pickle.dumps(whole, pickle.HIGHEST_PROTOCOL)
 
     def load(self, blob):
-        """Return to a state taken by save() (one pickle: no snapshot inside it)."""
-        root, priv, self.state, self.ledger, self.cursor = pickle.loads(blob)
+        """Return to a state taken by save()."""
+        loads = marshal.loads if blob[0] == 77 else pickle.loads      # b"M"
+        root, priv, self.state, self.ledger, self.cursor = loads(memoryview(blob)[1:])
+        priv["runq"] = deque(priv["runq"])
+        self.state["pending"] = deque(self.state["pending"])
         self.kernel.adopt(root, priv)
 
     def state_key(self):
