@@ -98,3 +98,21 @@ def test_stepping_back_event_by_event_equals_a_fresh_replay():
     for n in range(len(fresh) - 2, -1, -1):
         assert run.back() == n
         assert json.dumps(run.kernel.root) == fresh[n]
+
+
+def test_save_and_load_keep_the_deques_and_fall_back_to_pickle():
+    sc = scenarios()[0]
+    run = Run(sc, interactive=True)
+    run.choose(run.choices()[0])
+    blob = run.save()
+    assert blob[:1] == b"M"
+    key = run.state_key()
+    run.choose(run.choices()[0])
+    run.load(blob)
+    assert run.state_key() == key
+    assert type(run.kernel.priv["runq"]).__name__ == "deque"
+    run.kernel.priv["odd"] = frozenset({object})          # not plain data: marshal refuses
+    blob = run.save()
+    assert blob[:1] == b"P"
+    run.load(blob)
+    assert run.state_key() == key and run.kernel.priv["odd"] == frozenset({object})
