@@ -75,6 +75,7 @@ pytest: setup
 bench: setup
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/explore.py
+	$(BIN)/python bench/forkpy.py
 	$(BIN)/python bench/ui.py
 	$(BIN)/python bench/lecture.py
 	$(BIN)/python bench/quiz.py

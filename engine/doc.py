@@ -94,6 +94,70 @@ class Doc:
         return old
 
 
+class LeanDoc(Doc):
+    """The same mutations, unrecorded: for runs whose patches nobody reads (`ptree run`,
+    `ptree check`).  `touched` and `linked` are still kept (the invariant checks read
+    them); `take()` returns empty patches."""
+
+    __slots__ = ()
+
+    def take(self):
+        touched = self.touched
+        self.touched = set()
+        return None, None, touched
+
+    def set(self, obj, path, key, value):
+        obj[key] = value
+
+    def add(self, obj, path, key, value):
+        obj[key] = value
+
+    def remove(self, obj, path, key):
+        return obj.pop(key)
+
+    def insert(self, lst, path, index, value):
+        lst.insert(index, value)
+
+    def pop(self, lst, path, index):
+        return lst.pop(index)
+
+
+class ReplayDoc(LeanDoc):
+    """Unrecorded, but noting which processes change (`dirty`: their keys in /procs), as
+    the patches would have said: a replay after a jump, so that the next jump knows
+    which processes still equal their pickles in the checkpoints."""
+
+    __slots__ = ("dirty",)
+
+    def __init__(self, root, dirty):
+        super().__init__(root)
+        self.dirty = dirty
+
+    def _mark(self, path, key):
+        if path.startswith("/procs"):
+            self.dirty.add(str(key) if path == "/procs" else path.split("/", 3)[2])
+
+    def set(self, obj, path, key, value):
+        obj[key] = value
+        self._mark(path, key)
+
+    def add(self, obj, path, key, value):
+        obj[key] = value
+        self._mark(path, key)
+
+    def remove(self, obj, path, key):
+        self._mark(path, key)
+        return obj.pop(key)
+
+    def insert(self, lst, path, index, value):
+        lst.insert(index, value)
+        self._mark(path, index)
+
+    def pop(self, lst, path, index):
+        self._mark(path, index)
+        return lst.pop(index)
+
+
 def _resolve(root, path):
     parts = path.split("/")[1:]
     parent = root

@@ -272,12 +272,9 @@ class ExitOps:
         """LIST_REMOVE from old's children, LIST_INSERT_HEAD on new's (proc_reparent);
         the event records the move and its `reason` (REPARENT_REASONS)."""
         self.reparented(q["pid"], old["pid"], new["pid"], reason)
-        idx = old["children"].index(q["pid"])
         self.doc.linked.add(q["pid"])
-        self.doc.touched.add(old["pid"])
-        self.doc.pop(old["children"], self.ppath(old) + "/children", idx)
-        self.doc.touched.add(new["pid"])
-        self.doc.insert(new["children"], self.ppath(new) + "/children", 0, q["pid"])
+        self.children_remove(old, q["pid"])
+        self.children_insert_head(new, q["pid"])
         self.pset(q, "ppid", new["pid"])
 
     def exit1_nocldwait(self, key, frame):

@@ -133,8 +133,7 @@ class ForkOps:
             self.priv["members"].setdefault(p2["node"], set()).add(pid2)
         if flags & RFTHREAD:
             self.pset(p1, "peers", pid2)
-        self.doc.touched.add(pptr["pid"])
-        self.doc.insert(pptr["children"], self.ppath(pptr) + "/children", 0, pid2)   # F000:570
+        self.children_insert_head(pptr, pid2)                          # F000:570
         self.lwp_fork(p2)
         return p2
 

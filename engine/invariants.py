@@ -105,9 +105,9 @@ class InvariantOps:
             if parent is None:
                 problems.append(problem("parent-exists",
                                         f"pid {pid}'s parent {p['ppid']} does not exist", pid))
-            elif parent["children"].count(pid) != 1:
+            elif (times := self._times_listed(p["ppid"], pid, full)) != 1:
                 problems.append(problem(
-                    "child-listed-once", f"pid {pid} appears {parent['children'].count(pid)} "
+                    "child-listed-once", f"pid {pid} appears {times} "
                     f"times in its parent {p['ppid']}'s children", pid))
         if full:
             for c in p["children"]:
@@ -135,6 +135,13 @@ class InvariantOps:
         if self.profile == "reaper" and pid != 0:
             problems.extend(self._check_proc_node(p))
         return problems
+
+    def _times_listed(self, ppid, pid, full):
+        """How often pid is in ppid's children: counted in the list (check_all) or read
+        from the kernel's listing index (the incremental check)."""
+        if full:
+            return self.root["procs"][str(ppid)]["children"].count(pid)
+        return self.priv["listed"].get((ppid, pid), 0)
 
     def _check_sleeps(self, p):
         """The document says what the kernel's sleep queues say: an LWP is LSSLEEP with

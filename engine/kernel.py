@@ -17,7 +17,7 @@ import pickle
 from collections import deque
 
 from .constants import CONT, DONE, PROC_FLAG_ORDER, REPARENT_REASONS, SLEEP, TASK
-from .doc import Doc
+from .doc import Doc, LeanDoc
 from .errors import LimitExceeded
 from .exit import ExitOps
 from .fork import ForkOps
@@ -37,11 +37,14 @@ class Kernel(ForkOps, ExitOps, WaitOps, ReaperOps, SignalOps, InvariantOps):
     """The DragonFly process-lifecycle model (profiles `classic` and `reaper`)."""
 
     def __init__(self, profile="reaper", race="after-fix", maxproc=1000, nproc=None,
-                 check=True):
+                 check=True, record=True):
+        """`record=False` keeps no patches (events carry `ops`/`inverse` None): for runs
+        that only read the events' text, the RESULTs and the final document."""
         self.profile = profile
         self.race = race
         self.check = check
-        self.doc = Doc({
+        self.record = record
+        self.doc = (Doc if record else LeanDoc)({
             "kernel": profile, "race": race, "seq": 0, "nprocs": 0,
             "procs": {}, "reapers": {}, "deadlwps": [],
             "limits": {"maxproc": maxproc, "nproc": nproc}, "uidcount": {},
@@ -50,8 +53,9 @@ class Kernel(ForkOps, ExitOps, WaitOps, ReaperOps, SignalOps, InvariantOps):
             "nextpid": 0, "nextnode": 1, "nextsigacts": 0,
             "runq": deque(), "current": None, "sleepq": {}, "frames": {},
             "parked": [], "task": None, "members": {}, "nodekids": {}, "exitholds": {},
-            "initreleased": False, "choice": False,
+            "initreleased": False, "choice": False, "listed": {},
         }
+        self.procs = self.doc.root["procs"]
         self.event = None
         self._boot()
 
@@ -66,7 +70,7 @@ class Kernel(ForkOps, ExitOps, WaitOps, ReaperOps, SignalOps, InvariantOps):
 
     def proc(self, pid):
         """The process dict of pid, or None once reaped."""
-        return self.doc.root["procs"].get(str(pid))
+        return self.procs.get(str(pid))
 
     def lwp(self, pid, tid):
         """The LWP dict of (pid, tid) in its process's tree, or None."""
@@ -93,6 +97,30 @@ class Kernel(ForkOps, ExitOps, WaitOps, ReaperOps, SignalOps, InvariantOps):
             if d["pid"] == pid and d["tid"] == tid:
                 self.doc.set(d, f"/deadlwps/{i}", key, value)
                 return
+
+    def children_insert_head(self, parent, pid):
+        """LIST_INSERT_HEAD(&parent->p_children, p, p_sibling) (F000:570, proc_reparent).
+
+        `priv["listed"]` counts each (parent, child) listing, so that the child-listed-once
+        check costs one lookup instead of a count over a list of thousands (init's
+        orphans); check_all still counts the lists themselves."""
+        self.doc.touched.add(parent["pid"])
+        self.doc.insert(parent["children"], self.ppath(parent) + "/children", 0, pid)
+        listed = self.priv["listed"]
+        k = (parent["pid"], pid)
+        listed[k] = listed.get(k, 0) + 1
+
+    def children_remove(self, parent, pid):
+        """LIST_REMOVE(p, p_sibling) from parent's children (proc_reparent, kern_wait)."""
+        self.doc.touched.add(parent["pid"])
+        children = parent["children"]
+        self.doc.pop(children, self.ppath(parent) + "/children", children.index(pid))
+        listed = self.priv["listed"]
+        k = (parent["pid"], pid)
+        if listed[k] == 1:
+            del listed[k]
+        else:
+            listed[k] -= 1
 
     def flag_on(self, p, flag):
         if flag not in p["flags"]:
@@ -138,6 +166,7 @@ class Kernel(ForkOps, ExitOps, WaitOps, ReaperOps, SignalOps, InvariantOps):
             init["flags"] = ["P_MAYBETHREADED"]       # lwp_fork, F000:735
         root["procs"]["1"] = init
         p0["children"] = [1]
+        self.priv["listed"][(0, 1)] = 1
         self.priv["nextpid"] = 2
         root["nprocs"] = 2
         root["uidcount"] = {"0": 2}
@@ -465,7 +494,11 @@ class Kernel(ForkOps, ExitOps, WaitOps, ReaperOps, SignalOps, InvariantOps):
 
     def restore(self, blob):
         """Return to a checkpoint taken by snapshot()."""
-        root, priv = pickle.loads(blob)
-        self.doc = Doc(root)
+        self.adopt(*pickle.loads(blob))
+
+    def adopt(self, root, priv):
+        """Take (root, priv) as the whole model state (restore, Run.load)."""
+        self.doc = (Doc if self.record else LeanDoc)(root)
+        self.procs = root["procs"]         # the hottest lookup, one attribute away
         self.priv = priv
         self.event = None

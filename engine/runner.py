@@ -13,12 +13,16 @@ kept as a trace that `export_text()` writes as a `schedule: choice` file.
 """
 
 import bisect
+import contextlib
+import gc
 import hashlib
 import logging
+import marshal
 import pickle
 from collections import deque
 
 from .constants import SIGNAMES
+from .doc import Doc, ReplayDoc
 from .errors import EngineError, Panic
 from .kernel import Kernel
 from .scenario import ScenarioError
@@ -38,10 +42,14 @@ log = logging.getLogger(__name__)
 class Run:
     """One scenario executing on one Kernel.  `step()` is the only primitive."""
 
-    def __init__(self, scenario, check=True, checkpoint_every=500, interactive=False):
+    def __init__(self, scenario, check=True, checkpoint_every=256, interactive=False,
+                 record=True):
+        """`record=False` is a run read only forwards (`ptree run`, `ptree check`): no
+        patches, no checkpoints and no ledger, so it cannot jump."""
         self.scenario = scenario
+        self.record = record
         self.kernel = Kernel(scenario.kernel, scenario.race, scenario.limits["maxproc"],
-                             scenario.limits["nproc"], check=check)
+                             scenario.limits["nproc"], check=check, record=record)
         self.interactive = interactive
         self.kernel.priv["choice"] = interactive or scenario.schedule == "choice"
         queues = {}
@@ -57,11 +65,18 @@ class Run:
         # What grows with the steps taken (names, RESULTs, the trace) is not copied into
         # every checkpoint: each change is logged with its seq, and a jump moves along
         # that log to the checkpoint it restores (undoing or redoing changes).
-        self.ledger = []
-        self.cursor = 0
+        self.ledger = {key: ([], [], []) for key in self.LEDGERED}
+        self.cursor = dict.fromkeys(self.LEDGERED, 0)
         self.every = checkpoint_every
-        self.checkpoints = {0: self._snapshot()}
-        self.next_checkpoint = checkpoint_every
+        self._seqs = []
+        self._blobs = {}         # the pickled processes of the last checkpoint, by pid key
+        self._dirty = set()      # pid keys whose process changed since then
+        if record:
+            self.checkpoints = {0: self._snapshot()}
+            self.next_checkpoint = checkpoint_every
+        else:
+            self.checkpoints = {}
+            self.next_checkpoint = float("inf")
 
     # ------------------------------------------------------------------ stepping
     @property
@@ -95,12 +110,24 @@ class Run:
             self._checkpoint(ev["seq"])
         return ev
 
+    def events(self):
+        """Step to the end, yielding each event, with the collector paused meanwhile."""
+        step = self.step
+        with collector_paused():
+            while (ev := step()) is not None:
+                yield ev
+
     def _checkpoint(self, seq):
-        """Keep a checkpoint; space them by the state's size so that their cost per
-        event stays flat as the tree grows (a 2.4 MB state every 8,000 events)."""
-        blob = self.checkpoints.get(seq) or self._snapshot()
-        self.checkpoints[seq] = blob
-        self.next_checkpoint = seq + max(self.every, len(blob) // 300)
+        """Keep a checkpoint (or, replaying, find the one kept here before).  A
+        checkpoint re-pickles only the processes changed since the last one, but still
+        copies a reference per process: spacing them by the number of processes keeps
+        that part of the cost per event flat as the tree grows."""
+        ck = self.checkpoints.get(seq)
+        if ck is None:
+            ck = self.checkpoints[seq] = self._snapshot()
+        else:
+            self._blobs, self._dirty = ck[0], set()
+        self.next_checkpoint = seq + max(self.every, self.kernel.root["nprocs"] // 8)
 
     def run(self):
         """Step to the end; returns the number of events."""
@@ -114,6 +141,13 @@ class Run:
 
     def _absorb(self, ev):
         st = self.state
+        ops = ev["ops"]
+        if ops:
+            dirty = self._dirty
+            for op in ops:               # the patch names every process the event changed
+                path = op["path"]
+                if path.startswith("/procs/"):
+                    dirty.add(path.split("/", 3)[2])
         created = ev["created"]
         if created is not None:
             # The step's name binds to the pid fork1 made (a failed fork binds none).
@@ -388,13 +422,25 @@ class Run:
 
     # ------------------------------------------------------------------ exploration
     def save(self):
-        """The whole run state as bytes (for exploring choices)."""
-        return pickle.dumps((self.kernel.snapshot(), self.state, self.ledger, self.cursor),
-                            pickle.HIGHEST_PROTOCOL)
+        """The whole run state as bytes (for exploring choices): a marshal dump, which
+        reads back in about half pickle's time, with the two deques (the run queue and
+        the pending events) as lists; a pickle should anything else not be plain data."""
+        k = self.kernel
+        priv = dict(k.priv, runq=list(k.priv["runq"]))
+        state = dict(self.state, pending=list(self.state["pending"]))
+        whole = (k.doc.root, priv, state, self.ledger, self.cursor)
+        try:
+            return b"M" + marshal.dumps(whole)
+        except ValueError:
+            return b"P" + pickle.dumps(whole, pickle.HIGHEST_PROTOCOL)
 
     def load(self, blob):
-        kblob, self.state, self.ledger, self.cursor = pickle.loads(blob)
-        self.kernel.restore(kblob)
+        """Return to a state taken by save()."""
+        loads = marshal.loads if blob[0] == 77 else pickle.loads      # b"M"
+        root, priv, self.state, self.ledger, self.cursor = loads(memoryview(blob)[1:])
+        priv["runq"] = deque(priv["runq"])
+        self.state["pending"] = deque(self.state["pending"])
+        self.kernel.adopt(root, priv)
 
     def state_key(self):
         """A digest of everything that decides what can happen next: the state document
@@ -410,73 +456,161 @@ class Run:
                         for key, f in priv["frames"].items())
         sleepq = {repr(c): sorted(map(repr, keys)) for c, keys in priv["sleepq"].items()}
         st = self.state
-        blob = pickle.dumps(
+        # marshal version 0 writes every value in full: no back-references to objects
+        # met before (pickle's memo, marshal's later versions), whose presence depends
+        # on which equal objects happen to be one object (an interned literal against
+        # a string a load made), so the key is a function of the values alone.
+        blob = marshal.dumps(
             (doc, frames, sorted(sleepq.items()), sorted(map(repr, priv["runq"])),
              repr(priv["current"]), repr(sorted(priv["task"].items())) if priv["task"] else None,
              priv["nextpid"], priv["nextnode"],
              priv["nextsigacts"], sorted(map(repr, priv["parked"])), st["names"],
-             sorted(st["results"].items()), st["queues"]), pickle.HIGHEST_PROTOCOL)
+             sorted(st["results"].items()), st["queues"]), 0)
         return hashlib.blake2b(blob, digest_size=16).digest()
 
     # ------------------------------------------------------------------ time travel
     LEDGERED = ("names", "results", "trace", "started")
 
     def _log_list(self, key, value):
-        """Append to a logged list; the entry belongs to the next event."""
+        """Append to a logged list; the entry belongs to the next event.  An unrecorded
+        run keeps no trace of the actions taken (a search knows its own paths; it was a
+        quarter of each saved state), so only a recorded run exports a choice file."""
+        if key == "trace" and not self.record:
+            return
         self.state[key].append(value)
         self._log(self.seq + 1, key, None, value)
 
     def _log(self, seq, key, item, value):
         """Record a change at the cursor.  Replays after a jump write the same entries
-        again (the model is deterministic); a different one drops the old future."""
-        entry = (seq, key, item, value)
-        ledger = self.ledger
-        if self.cursor < len(ledger) and ledger[self.cursor] != entry:
-            del ledger[self.cursor:]
-        if self.cursor == len(ledger):
-            ledger.append(entry)
-        self.cursor += 1
+        again (the model is deterministic); a different one drops the old future.
+
+        The ledger keeps one column per logged field ({key: (seqs, items, values)}) and
+        a cursor per column, so that moving it is a bisect and a slice per field; each
+        dict item is bound once in a run (a name by its fork, a RESULT by its step)."""
+        if not self.record:
+            return
+        seqs, items, values = self.ledger[key]
+        c = self.cursor[key]
+        if c < len(seqs) and (seqs[c] != seq or items[c] != item or values[c] != value):
+            for k2, (s2, i2, v2) in self.ledger.items():
+                del s2[self.cursor[k2]:], i2[self.cursor[k2]:], v2[self.cursor[k2]:]
+        if c == len(seqs):
+            seqs.append(seq)
+            items.append(item)
+            values.append(value)
+        self.cursor[key] = c + 1
 
     def _snapshot(self):
-        """A checkpoint: the kernel and the small part of the run state."""
-        small = {k: v for k, v in self.state.items() if k not in self.LEDGERED}
-        return pickle.dumps((self.kernel.snapshot(), small), pickle.HIGHEST_PROTOCOL)
+        """A checkpoint: (the processes, one marshal dump each (plain JSON data, which
+        marshal reads back in half pickle's time), shared with the previous checkpoint
+        where unchanged; one pickle of the rest of the document, the private state but
+        its listing index, and the small part of the run state)."""
+        k = self.kernel
+        procs = k.root["procs"]
+        blobs = dict(self._blobs)
+        dirty = self._dirty if blobs else set(procs)
+        new = []
+        for key in dirty:
+            p = procs.get(key)
+            if p is None:
+                blobs.pop(key, None)
+            elif key in blobs:
+                blobs[key] = marshal.dumps(p)
+            else:
+                new.append(key)
+        # New processes go last, in pid order, as they were added to the document.
+        for key in sorted(new, key=int):
+            blobs[key] = marshal.dumps(procs[key])
+        root = {key: (None if key == "procs" else v) for key, v in k.root.items()}
+        priv = {key: v for key, v in k.priv.items() if key != "listed"}
+        small = {key: v for key, v in self.state.items() if key not in self.LEDGERED}
+        self._blobs, self._dirty = blobs, set()
+        return blobs, pickle.dumps((root, priv, small), pickle.HIGHEST_PROTOCOL)
+
+    def _restore(self, ck):
+        """The kernel state and the small run state of checkpoint `ck`."""
+        blobs, rest = ck
+        root, priv, small = pickle.loads(rest)
+        loads = marshal.loads
+        # A process still equal to the pickle it shares with this checkpoint (unchanged
+        # since the checkpoint the run last passed, which holds the same bytes object)
+        # is kept as it is: most of a big tree does not change between two checkpoints.
+        now, had, dirty = self.kernel.procs, self._blobs, self._dirty
+        root["procs"] = procs = {
+            key: now[key] if had.get(key) is b and key not in dirty and key in now
+            else loads(b) for key, b in blobs.items()}
+        listed = {}
+        for p in procs.values():                      # the index, rebuilt from the lists
+            for c in p["children"]:
+                listed[(p["pid"], c)] = listed.get((p["pid"], c), 0) + 1
+        priv["listed"] = listed
+        self.kernel.adopt(root, priv)
+        self._blobs, self._dirty = blobs, set()
+        return small
 
     def _move_ledger(self, seq):
         """Make names, RESULTs and trace what they were right after event seq."""
-        st, ledger = self.state, self.ledger
-        target = bisect.bisect_right(ledger, seq, key=lambda e: e[0])
-        while self.cursor > target:
-            self.cursor -= 1
-            _, key, item, _ = ledger[self.cursor]
-            if item is None:
-                st[key].pop()
+        st = self.state
+        for key, (seqs, items, values) in self.ledger.items():
+            c, t = self.cursor[key], bisect.bisect_right(seqs, seq)
+            held = st[key]
+            if isinstance(held, list):
+                if t < c:
+                    del held[t:]
+                else:
+                    held.extend(values[c:t])
+            elif t < c:
+                if c - t > t:            # most of it goes: build the rest afresh
+                    st[key] = dict(zip(items[:t], values[:t], strict=True))
+                else:
+                    for item in items[t:c]:
+                        del held[item]
             else:
-                del st[key][item]
-        while self.cursor < target:
-            _, key, item, value = ledger[self.cursor]
-            if item is None:
-                st[key].append(value)
-            else:
-                st[key][item] = value
-            self.cursor += 1
+                held.update(zip(items[c:t], values[c:t], strict=True))
+            self.cursor[key] = t
 
     def jump(self, n):
         """Put the run at event n (0 = boot): go on from here if no checkpoint lies
         between here and n, else restore the nearest checkpoint at or before n and
         replay from it.  Equal to a fresh replay to n."""
-        base = max(s for s in self.checkpoints if s <= n)
-        if not base <= self.seq <= n:
-            kblob, small = pickle.loads(self.checkpoints[base])
-            self.kernel.restore(kblob)
-            self._move_ledger(base)
-            small.update({k: self.state[k] for k in self.LEDGERED})
-            self.state = small
-            self.next_checkpoint = min((s for s in self.checkpoints if s > base),
-                                       default=base + self.every)
+        if not self.record:
+            raise EngineError("a run made with record=False cannot jump")
+        with collector_paused():     # unpickling a big state would set it off repeatedly
+            seqs = self._checkpoint_seqs()
+            i = bisect.bisect_right(seqs, n)
+            base = seqs[i - 1]
+            if not base <= self.seq <= n:
+                small = self._restore(self.checkpoints[base])
+                self._move_ledger(base)
+                small.update({k: self.state[k] for k in self.LEDGERED})
+                self.state = small
+                self.next_checkpoint = seqs[i] if i < len(seqs) else base + self.every
+            self._replay(n)
+        return self.seq
+
+    def _checkpoint_seqs(self):
+        """The checkpoints' seqs in order (kept sorted as checkpoints are added)."""
+        if len(self._seqs) != len(self.checkpoints):
+            self._seqs = sorted(self.checkpoints)
+        return self._seqs
+
+    def _replay(self, n):
+        """Step on to event n without recording patches: the events a replay makes are
+        not returned to anyone, only the state they leave (and the ledger entries, which
+        are the same again).  Recording resumes for the steps after it."""
+        k = self.kernel
+        # Unrecorded only as far as checkpoints were kept before: beyond the last one
+        # the patches are needed again, to know what the next checkpoint must re-pickle.
+        lean_to = min(n, self._checkpoint_seqs()[-1])
+        if self.seq < lean_to:
+            k.doc = ReplayDoc(k.doc.root, self._dirty)
+            try:
+                while self.seq < lean_to and self.step() is not None:
+                    pass
+            finally:
+                k.doc = Doc(k.doc.root)
         while self.seq < n and self.step() is not None:
             pass
-        return self.seq
 
     def back(self):
         """One event back (the inverse of the last step)."""
@@ -501,23 +635,36 @@ def check_scenario_file(path):
     from .scenario import load_scenario_file
     try:
         scenario = load_scenario_file(path)
-        run, events = run_scenario(scenario)
+        run = Run(scenario, record=False)
+        # Only the violations are kept: the log itself is not read.
+        messages = [f"{path}:{ev.get('line') or 0}: invariant violated at event {ev['seq']}: "
+                    f"{ev['violation']}" for ev in run.events() if ev["violation"]]
         failures = run.check_expectations()
     except ScenarioError as e:
         return 2, [str(e)], None
-    messages = [f"{path}:{ev.get('line') or 0}: invariant violated at event {ev['seq']}: "
-                f"{ev['violation']}" for ev in events if ev["violation"]]
     messages += [f"{path}:{line}: {message}" for line, message in failures]
-    summary = f"{path}: ok ({len(scenario.steps)} steps, {len(events)} events)"
+    summary = f"{path}: ok ({len(scenario.steps)} steps, {run.seq} events)"
     return (1 if messages else 0), messages, summary
 
 
-def run_scenario(scenario, check=True):
-    """Run to the end and collect the event log; ScenarioError propagates."""
-    run = Run(scenario, check=check)
-    events = []
-    while True:
-        ev = run.step()
-        if ev is None:
-            return run, events
-        events.append(ev)
+def run_scenario(scenario, check=True, record=True):
+    """Run to the end and collect the event log; ScenarioError propagates.  With
+    record=False the events carry no patches and the run cannot jump (what `ptree run`
+    and `ptree check` need, at a fraction of the cost)."""
+    run = Run(scenario, check=check, record=record)
+    return run, list(run.events())
+
+
+@contextlib.contextmanager
+def collector_paused():
+    """Python's cyclic garbage collector off for a while.  The engine's state is plain
+    data without reference cycles (gc.collect() frees nothing after a run), yet the
+    collector would rescan the growing event log and state on every few hundred new
+    objects: over a third of a long run's time."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()

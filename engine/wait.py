@@ -129,9 +129,7 @@ class WaitOps:
             self.note("kern_wait", "E003:918-930",
                       f"{p['name']} was ptrace-attached: given back to {t['name']}")
             return self.syscall_return(key, frame, ret=p["pid"], status=status)
-        idx = q["children"].index(p["pid"])
-        self.doc.touched.add(q["pid"])
-        self.doc.pop(q["children"], self.ppath(q) + "/children", idx)
+        self.children_remove(q, p["pid"])
         self.doc.touched.add(p["pid"])
         self.doc.remove(self.root["procs"], "/procs", str(p["pid"]))
         self.chgproccnt(p["uid"], -1, None)                     # E003:948

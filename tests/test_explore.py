@@ -155,3 +155,57 @@ def test_other_multithreaded_exits_race_before_the_fix_only(path, reaper):
     assert [v.invariant for v in before.violations] == ["use-after-free"]
     assert f"disposed by {reaper} while still running" in before.violations[0].message
     assert after.violations == []
+
+
+# ---------------------------------------------------------------- budgets, jobs, progress
+
+def _summary(r):
+    return (r.states, r.transitions, r.terminal, r.complete, r.stopped, r.depth,
+            [(v.invariant, v.trace) for v in r.violations])
+
+
+@pytest.mark.parametrize("race", ["before-fix", "after-fix"])
+def test_jobs_find_the_same_states_and_violations_as_one(race):
+    one = explore(with_race(RACE, race), jobs=1)
+    two = explore(with_race(RACE, race), jobs=2)
+    assert _summary(one) == _summary(two)
+    assert two.jobs == 2 and one.complete
+
+
+def test_jobs_agree_when_max_states_stops_the_search():
+    one = explore(with_race(RACE, "before-fix"), max_states=300, jobs=1)
+    two = explore(with_race(RACE, "before-fix"), max_states=300, jobs=2)
+    assert one.stopped == "max_states" and not one.complete
+    assert _summary(one) == _summary(two)
+
+
+def test_the_state_key_depends_on_values_not_on_object_sharing():
+    run = Run(with_race(RACE, "after-fix"), interactive=True)
+    fresh = run.state_key()
+    run.load(run.save())                  # every string now a copy, not an interned literal
+    assert run.state_key() == fresh
+
+
+def test_max_memory_stops_cleanly_and_says_how_far_it_got():
+    full = explore(with_race(RACE, "before-fix"))
+    small = explore(with_race(RACE, "before-fix"), max_memory=100 * 1024)
+    assert small.stopped == "max_memory" and not small.complete
+    assert 0 < small.states < full.states and small.depth < full.depth
+    assert explore(with_race(RACE, "before-fix"), max_memory=1 << 30).stopped is None
+    res = cli("explore", RACE, "--max-memory", "100K")
+    assert f"--max-memory 100K reached after {small.states} states, {small.depth} levels" \
+        in res.stdout
+    assert cli("explore", RACE, "--max-memory", "lots").returncode == 2
+
+
+def test_progress_reports_and_cancels():
+    seen = []
+    r = explore(with_race(RACE, "before-fix"), progress=seen.append)
+    assert seen and seen[-1]["states"] == r.states and r.stopped is None
+    assert set(seen[0]) == {"states", "transitions", "depth", "frontier"}
+    assert all(b["states"] - a["states"] <= 1000 for a, b in
+               zip([{"states": 0}] + seen[:-1], seen, strict=True))
+    cancelled = explore(with_race(RACE, "before-fix"), max_states=100_000,
+                        progress=lambda p: p["states"] >= 1000)
+    assert cancelled.stopped == "cancelled" and not cancelled.complete
+    assert 1000 <= cancelled.states < r.states
