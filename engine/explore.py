@@ -37,19 +37,35 @@ class Exploration:
     max_states: int = 0
     violations: list = field(default_factory=list)
     terminal: int = 0           # states where nothing can run any more
+    stopped: str = None         # why it stopped early: "max_states", "cancelled"; None if complete
+    depth: int = 0              # the deepest breadth-first level reached
 
 
-def explore(scenario, max_states=100_000):
+PROGRESS_EVERY = 1_000          # new states between two progress calls
+
+
+def explore(scenario, max_states=100_000, *, progress=None):
     """Explore every interleaving of `scenario` (run interactively), up to max_states
-    distinct states.  States that violate an invariant are recorded, not expanded."""
+    distinct states.  States that violate an invariant are recorded, not expanded.
+
+    progress: called with {states, transitions, depth, frontier} at least every
+    PROGRESS_EVERY new states and once at the end; a truthy answer stops the search
+    (complete False, stopped "cancelled")."""
     run = Run(scenario, interactive=True, checkpoint_every=1 << 60)
     result = Exploration(max_states=max_states)
     root = run.state_key()
     parent = {root: None}
-    frontier = deque([(root, run.save())])
+    frontier = deque([(root, run.save(), 0)])
     found = {}
+    reported = 0
     while frontier:
-        key, blob = frontier.popleft()
+        if progress is not None and len(parent) - reported >= PROGRESS_EVERY:
+            reported = len(parent)
+            if _report(progress, result, parent, frontier):
+                result.complete, result.stopped = False, "cancelled"
+                break
+        key, blob, depth = frontier.popleft()
+        result.depth = max(result.depth, depth)
         run.load(blob)
         choices = run.choices()
         if not choices:
@@ -73,13 +89,21 @@ def explore(scenario, max_states=100_000):
             if child in parent and parent[child] != (key, choice["label"]):
                 continue
             if len(parent) > max_states:
-                result.complete = False
+                result.complete, result.stopped = False, "max_states"
                 del parent[child]
                 continue
-            frontier.append((child, run.save()))
+            frontier.append((child, run.save(), depth + 1))
     result.states = len(parent)
     result.violations = list(found.values())
+    if progress is not None:
+        _report(progress, result, parent, frontier)
     return result
+
+
+def _report(progress, result, parent, frontier):
+    """One progress call; its answer (truthy: cancel)."""
+    return progress({"states": len(parent), "transitions": result.transitions,
+                     "depth": result.depth, "frontier": len(frontier)})
 
 
 def _trace(parent, key):

@@ -23,6 +23,7 @@ from .library import (
     MAX_CHOICES,
     choice_run,
     cite_table,
+    inline,
     interactive_base,
     with_cite,
 )
@@ -41,6 +42,8 @@ EXPLORE_STATES = 10_000              # explore's default bound on distinct state
 MAX_EXPLORE_STATES = 50_000          # and the most a page may ask for
 MAX_EXPLORES = 2                     # explorations running at once, server-wide
 _explores = threading.BoundedSemaphore(MAX_EXPLORES)
+_searches = {}                       # sid -> its running Search
+PROGRESS_SECONDS = 0.25              # at most 4 progress messages a second per search
 
 
 class ProtocolError(Exception):
@@ -157,7 +160,7 @@ def _handler(name):
     return decorate
 
 
-def _open_text(text, label):
+def _open_text(text, label, compute=inline):
     """The Run of editor text.  Text that reads as strace output (a log pasted into the
     editor or dropped on the page) is converted here, as `ptree import-strace` does, and
     the scenario it makes is opened (and shown in the editor); a log that cannot be read
@@ -167,7 +170,7 @@ def _open_text(text, label):
     check_text(text, EDITOR_FILENAME)
     if looks_like_strace(text):
         text = _strace_scenario(text)
-    return _library().open_text(text, label)
+    return _library().open_text(text, label, compute=compute)
 
 
 @functools.lru_cache(maxsize=8)
@@ -210,8 +213,12 @@ def snapshot(session, full):
            "playing": session.playing, "speed": session.speed, "full": full,
            "mode": run.mode, "choice": run.choice_info(pos)}
     if full:
-        msg.update(scenario=run.meta(), events=run.log, cites=cite_table(run.log),
-                   error=run.error())
+        if run.mode == "auto":           # shared and read-only: its log encoded once
+            events, cites = run.encoded_log()
+        else:
+            events, cites = run.log, cite_table(run.log)
+        msg.update(scenario=run.meta(), events=events, cites=cites, error=run.error(),
+                   expects=run.expectations() if run.mode == "auto" else [])
     return msg
 
 
@@ -305,9 +312,11 @@ def on_open(session, data):
         if not isinstance(text, str) or len(text) > MAX_TEXT:
             raise ProtocolError(f"'text' must be a string of at most {MAX_TEXT} characters")
         label = name if isinstance(name, str) else ""
-        opener = functools.partial(_open_text, text, label)
+        opener = functools.partial(_open_text, text, label,
+                                   compute=_computing(request.sid, label or "edited"))
     elif isinstance(name, str):
-        opener = functools.partial(_library().open_name, name)
+        opener = functools.partial(_library().open_name, name,
+                                   compute=_computing(request.sid, name))
     else:
         raise ProtocolError("'open' needs {name: SCENARIO} or {text: YAML}")
     try:
@@ -426,7 +435,9 @@ def on_export(session, data):
 def on_explore(session, data):
     """Sent by the page's Explore button: {max_states?} (1 to 50,000; default 10,000).
     Searches every interleaving of the open scenario (engine.explore) off the request
-    thread, then emits `explored` {run, title, states, transitions, complete, max_states,
+    thread, emitting `explore_progress` {run, states, transitions, depth, frontier,
+    seconds, rate, max_states} at most every PROGRESS_SECONDS while it runs, then
+    `explored` {run, title, states, transitions, complete, stopped, depth, max_states,
     terminal, seconds, violations: [{invariant, message, trace, text}]}.  One search per
     tab, MAX_EXPLORES at once: more get `error` 'explore_busy'."""
     _require_run(session)
@@ -442,8 +453,21 @@ def on_explore(session, data):
     session.exploring = True
     run = session.run
     owner = session.owner if isinstance(session, RoomSession) else _registry()
-    socketio.start_background_task(_explore, owner, request.sid, session.run_id,
-                                   run.scenario, run.meta()["title"], max_states)
+    search = _searches[request.sid] = Search(session.run_id, max_states)
+    socketio.start_background_task(_explore, owner, request.sid, search,
+                                   run.scenario, run.meta()["title"])
+    socketio.start_background_task(_progress_task, request.sid, search, "explore_progress")
+
+
+@_handler("explore_cancel")
+def on_explore_cancel(session, data):
+    """Sent by the page's Cancel button while its search runs.  The search stops at its
+    next progress call (within PROGRESS_EVERY states) and `explored` comes with
+    complete false and stopped 'cancelled', the states found so far.  Ignored when this
+    tab has no search running."""
+    search = _searches.get(request.sid)
+    if search is not None:
+        search.cancel = True
 
 
 @_handler("play")
@@ -516,16 +540,79 @@ def _offload(fn, *args):
     return fn(*args)
 
 
-def _explore(registry, sid, run_id, scenario, title, max_states):
+class Progress:
+    """How far a long computation has got: written by the thread that computes, read by
+    `_progress_task` on the event loop (plain attributes: a whole dict is swapped in at
+    once, so no lock is needed)."""
+
+    def __init__(self):
+        self.started = time.monotonic()
+        self.progress = None
+        self.done = False
+
+    def seconds(self):
+        return time.monotonic() - self.started
+
+
+class Search(Progress):
+    """One tab's running exploration, and whether the page asked to cancel it."""
+
+    def __init__(self, run_id, max_states):
+        super().__init__()
+        self.run_id = run_id
+        self.max_states = max_states
+        self.cancel = False
+
+    def report(self, progress):
+        """engine.explore's progress callback: keep the figures; True asks it to stop."""
+        self.progress = progress
+        return self.cancel
+
+    def message(self, p, seconds):
+        return {"run": self.run_id, **p, "max_states": self.max_states,
+                "seconds": round(seconds, 3),
+                "rate": round(p["states"] / seconds) if seconds > 0 else 0}
+
+
+class Opening(Progress):
+    """A run being computed for `open` (a scenario not in the library's cache yet)."""
+
+    def __init__(self, name):
+        super().__init__()
+        self.name = name
+
+    def report(self, events, step, steps):
+        self.progress = {"events": events, "step": step, "steps": steps}
+
+    def message(self, p, seconds):
+        return {"name": self.name, **p, "seconds": round(seconds, 3)}
+
+
+def _computing(sid, name):
+    """The library's `compute` for an `open` by tab `sid`: the run is built off the event
+    loop (_offload), and while it is, `open_progress` {name, events, step, steps,
+    seconds} goes to the tab at most every PROGRESS_SECONDS."""
+    def compute(build):
+        box = Opening(name)
+        socketio.start_background_task(_progress_task, sid, box, "open_progress")
+        try:
+            return _offload(build, box.report)
+        finally:
+            box.done = True
+    return compute
+
+
+def _explore(registry, sid, search, scenario, title):
     """Background task: engine.explore over the scenario's interleavings, then `explored`."""
-    started = time.monotonic()
     try:
         base, _ = interactive_base(scenario)
-        result = _offload(explore, base, max_states)
-        msg = {"run": run_id, "title": title, "states": result.states,
+        result = _offload(functools.partial(explore, base, search.max_states,
+                                            progress=search.report))
+        msg = {"run": search.run_id, "title": title, "states": result.states,
                "transitions": result.transitions, "complete": result.complete,
-               "max_states": max_states, "terminal": result.terminal,
-               "seconds": round(time.monotonic() - started, 3),
+               "stopped": result.stopped, "depth": result.depth,
+               "max_states": search.max_states, "terminal": result.terminal,
+               "seconds": round(search.seconds(), 3),
                "violations": [{"invariant": v.invariant, "message": v.message,
                                "trace": v.trace, "text": v.scenario_text(base)}
                               for v in result.violations]}
@@ -538,11 +625,27 @@ def _explore(registry, sid, run_id, scenario, title, max_states):
                "event": "explore"}
         name = "error"
     finally:
+        search.done = True
+        if _searches.get(sid) is search:
+            del _searches[sid]
         _explores.release()
         session = registry.get(sid)
         if session is not None:
             session.exploring = False
     socketio.emit(name, msg, to=sid)
+
+
+def _progress_task(sid, box, name):
+    """Background task beside a computation: its latest figures as message `name`, at
+    most every PROGRESS_SECONDS (the engine calls back far more often, from its own
+    thread), until it is done."""
+    while True:
+        socketio.sleep(PROGRESS_SECONDS)
+        if box.done:
+            return
+        p = box.progress
+        if p is not None:
+            socketio.emit(name, box.message(p, box.seconds()), to=sid)
 
 
 def _play(registry, sid, gen):
