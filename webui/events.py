@@ -6,8 +6,10 @@ malformed or unknown, or a handler that fails, answers the sender with an `error
 """
 
 import functools
+import hashlib
 import logging
 import math
+import re
 import threading
 import time
 
@@ -28,6 +30,7 @@ from .library import (
     with_cite,
 )
 from .rooms import RoomError, RoomSession
+from .store import DRAFT_SECONDS
 from .sessions import SessionLimitError
 from .strace import looks_like_strace, parse_text
 from .trace import convert as convert_strace
@@ -38,6 +41,9 @@ PROTOCOL_VERSION = 1
 MIN_SPEED, MAX_SPEED = 0.25, 200.0   # events per second while playing
 MAX_TEXT = 1_000_000                 # characters of scenario text from the editor
 MAX_LABEL = 1_000                    # characters of one choice-mode action label
+MAX_DRAFT = 1_000_000                # bytes (UTF-8) of editor text kept as a draft
+DRAFT_ID = re.compile(r"^[0-9a-f]{16}$")
+DRAFT_DAYS = DRAFT_SECONDS // 86_400
 EXPLORE_STATES = 10_000              # explore's default bound on distinct states
 MAX_EXPLORE_STATES = 50_000          # and the most a page may ask for
 MAX_EXPLORES = 2                     # explorations running at once, server-wide
@@ -217,7 +223,8 @@ def snapshot(session, full):
             events, cites = run.encoded_log()
         else:
             events, cites = run.log, cite_table(run.log)
-        msg.update(scenario=run.meta(), events=events, cites=cites, error=run.error(),
+        msg.update(scenario={**run.meta(), "draft": getattr(session, "draft", None)},
+                   events=events, cites=cites, error=run.error(),
                    expects=run.expectations() if run.mode == "auto" else [])
     return msg
 
@@ -303,6 +310,10 @@ def on_open(session, data):
     `scenario_error` {filename, line, message, text}, and the session keeps the run it
     had; a path that stops early (a label that cannot run) also gets `error` 'bad_choice'."""
     text, name = data.get("text"), data.get("name")
+    keep = data.get("keep", False)
+    if "draft" in data:
+        text, keep = _draft_text(data["draft"]), True
+        name = name if isinstance(name, str) else "edited"
     event = _int(data, "event", 0)
     labels = _labels(data)
     mode = data.get("mode", "choice" if labels is not None else "auto")
@@ -336,9 +347,41 @@ def on_open(session, data):
     session.run = run
     session.run_id += 1
     session.pos = min(max(event, 0), run.timeline.total)
+    session.draft = _keep_draft(run.text) if keep is True and text is not None else None
     _send(session, "snapshot", snapshot(session, full=True))
     if getattr(run, "replay_error", None):
         _error("bad_choice", run.replay_error, "open")
+
+
+def draft_id(text):
+    """The short id a draft is kept under: the text's SHA-256, first 64 bits."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _draft_text(draft):
+    """The text an `open {draft: ID}` names (ProtocolError if none is kept)."""
+    if not isinstance(draft, str) or not DRAFT_ID.match(draft):
+        raise ProtocolError(f"'draft' must be a draft id (16 hex digits), got {draft!r}")
+    text = _hall().store.draft(draft)
+    if text is None:
+        raise ProtocolError(f"no edited scenario is kept under draft {draft}: it is older than "
+                            f"{DRAFT_DAYS} days, or the address was cut short",
+                            code="not_found")
+    return text
+
+
+def _keep_draft(text):
+    """Keep editor text in the store (webui/store.py) under its draft id, so a short
+    address reopens it; None (and an `error` 'too_large') past MAX_DRAFT bytes."""
+    size = len(text.encode("utf-8"))
+    if size > MAX_DRAFT:
+        _error("too_large", f"this scenario is {size:,} bytes; the server keeps edited text of "
+               f"at most {MAX_DRAFT:,} bytes for an address, so a reload will not reopen it: "
+               "use Export to save it as a file", "open")
+        return None
+    key = draft_id(text)
+    _hall().store.put_draft(key, text)
+    return key
 
 
 @_handler("step")
