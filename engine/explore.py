@@ -95,7 +95,7 @@ def explore(scenario, max_states=100_000, *, progress=None):
             frontier.append((child, run.save(), depth + 1))
     result.states = len(parent)
     result.violations = list(found.values())
-    if progress is not None:
+    if progress is not None and result.stopped != "cancelled":
         _report(progress, result, parent, frontier)
     return result
 
