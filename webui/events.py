@@ -30,8 +30,8 @@ from .library import (
     with_cite,
 )
 from .rooms import RoomError, RoomSession
-from .store import DRAFT_SECONDS
 from .sessions import SessionLimitError
+from .store import DRAFT_SECONDS
 from .strace import looks_like_strace, parse_text
 from .trace import convert as convert_strace
 
