@@ -82,11 +82,15 @@ def opener(url, done):
 
 async def _open_big(url):
     import asyncio
-    sio = socketio.AsyncClient(reconnection=False)
+    # aiohttp refuses websocket messages over 4 MB by default; a full snapshot of this run
+    # is hundreds (a browser takes it as it comes).
+    sio = socketio.AsyncClient(reconnection=False, websocket_extra_options={"max_msg_size": 0})
     progress = []
     snapshot = asyncio.get_running_loop().create_future()
     sio.on("open_progress", lambda msg: progress.append(msg["events"]))
     sio.on("snapshot", lambda msg: snapshot.done() or snapshot.set_result(msg["total"]))
+    sio.on("disconnect", lambda *a: snapshot.done() or snapshot.set_exception(
+        RuntimeError("the server dropped the connection before the snapshot")))
     await sio.connect(url, transports=["websocket"], wait_timeout=300)
     started = time.monotonic()
     await sio.emit("open", {"name": "big"})
@@ -143,8 +147,10 @@ async def measure(url):
     done = spawn.Queue()
     proc = spawn.Process(target=opener, args=(url, done))
     proc.start()
-    while done.empty():
+    while done.empty() and proc.is_alive():
         await stepper.one()
+    if done.empty():
+        raise SystemExit(f"the opener process ended without the snapshot (exit {proc.exitcode})")
     result = done.get()
     proc.join()
     await stepper.sio.disconnect()

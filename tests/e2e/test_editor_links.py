@@ -92,6 +92,17 @@ def test_scenario_box_names_the_edited_text_not_the_old_file(server, watched):
     expect(shown).to_contain_text("orphans-and-reapers")
 
 
+def test_scenario_box_names_an_explore_trace(server, watched):
+    page = watched
+    open_page(page, server, "?scenario=multi-lwp-exit-race")
+    panel = page.get_by_role("region", name="Interleavings")
+    panel.get_by_role("button", name="Explore").click()
+    panel.get_by_role("button", name="Open trace").click()
+    expect(page.locator("#current .title")).to_contain_text("Shortest trace to: use-after-free")
+    expect(page.locator("#scenario option:checked")).to_have_text(
+        "Explore trace: Shortest trace to: use-after-free")
+
+
 def test_an_8kb_edited_scenario_reloads_to_the_same_scenario_and_event(server, watched):
     page = watched
     open_page(page, server)
