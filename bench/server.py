@@ -92,6 +92,9 @@ async def _open_big(url):
     sio.on("disconnect", lambda *a: snapshot.done() or snapshot.set_exception(
         RuntimeError("the server dropped the connection before the snapshot")))
     await sio.connect(url, transports=["websocket"], wait_timeout=300)
+    # The client gives up on a read that takes longer than the server's ping interval and
+    # timeout (45 s); taking in a snapshot of hundreds of MB on a loaded machine can.
+    sio.eio.ping_interval = 3600
     started = time.monotonic()
     await sio.emit("open", {"name": "big"})
     total = await snapshot

@@ -183,6 +183,7 @@ function onScenarioError(err) {
   const panel = $('editor-panel');
   panel.open = true;
   if (err.name && err.source !== undefined && err.source !== null) loadEditor(err.source);
+  else saveUnsaved();      // the text that failed is still the user's unsaved work
   showEditorError(err.line, err.message, 'error');
   notice(`The scenario has an error at line ${err.line}: ${err.message}`, 'error');
 }

@@ -5,7 +5,9 @@ malformed or unknown, or a handler that fails, answers the sender with an `error
 {code, message, event}; the connection, the server and every other session go on.
 """
 
+import contextlib
 import functools
+import gc
 import hashlib
 import logging
 import math
@@ -631,6 +633,31 @@ class Opening(Progress):
         return {"name": self.name, **p, "seconds": round(seconds, 3)}
 
 
+_paused = [0]                          # builds running with the collector paused
+_paused_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """Python's cyclic collector paused while a run is built, and what was built moved out
+    of its reach after (gc.freeze).  A full collection walks every object, and holds the
+    GIL while it does: in the middle of a 200,000-step run (tens of millions of objects)
+    that was a stall of every other tab of over ten seconds, and every later full
+    collection would walk the cached run again.  A run's objects are freed by their
+    reference counts when the library lets it go."""
+    with _paused_lock:
+        _paused[0] += 1
+        gc.disable()
+    try:
+        yield
+    finally:
+        with _paused_lock:
+            _paused[0] -= 1
+            if not _paused[0]:
+                gc.freeze()
+                gc.enable()
+
+
 def _computing(sid, name):
     """The library's `compute` for an `open` by tab `sid`: the run is built off the event
     loop (_offload), and while it is, `open_progress` {name, events, step, steps,
@@ -639,7 +666,8 @@ def _computing(sid, name):
         box = Opening(name)
         socketio.start_background_task(_progress_task, sid, box, "open_progress")
         try:
-            return _offload(build, box.report)
+            with _collector_paused():
+                return _offload(build, box.report)
         finally:
             box.done = True
     return compute
