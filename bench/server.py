@@ -117,6 +117,7 @@ class Stepper:
             self.sio.on(name, self._answered)
         self.forward = True
         self.rtts = []
+        self.sent = []             # when each step was sent (time.monotonic)
 
     def _answered(self, msg):
         if self.waiting is not None and not self.waiting.done():
@@ -130,10 +131,12 @@ class Stepper:
         return (time.perf_counter() - t0) * 1000, msg
 
     async def one(self):
+        sent = time.monotonic()
         ms, msg = await self.request("step" if self.forward else "back")
         if msg.get("seq") in (0, msg.get("total")):
             self.forward = not self.forward
         self.rtts.append(ms)
+        self.sent.append(sent)
 
 
 async def measure(url):
@@ -145,7 +148,8 @@ async def measure(url):
     end = time.monotonic() + BASELINE_SECONDS
     while time.monotonic() < end:
         await stepper.one()
-    alone, stepper.rtts = stepper.rtts, []
+    alone, stepper.rtts, stepper.sent = stepper.rtts, [], []
+    begun = time.monotonic()
     spawn = multiprocessing.get_context("spawn")    # a fresh interpreter, no event loop
     done = spawn.Queue()
     proc = spawn.Process(target=opener, args=(url, done))
@@ -157,6 +161,9 @@ async def measure(url):
     result = done.get()
     proc.join()
     await stepper.sio.disconnect()
+    worst = max(range(len(stepper.rtts)), key=stepper.rtts.__getitem__, default=None)
+    if worst is not None:    # where the longest wait fell: computing, or sending the result
+        result["longest_step_sent_at_s"] = round(stepper.sent[worst] - begun, 2)
     return alone, stepper.rtts, result
 
 
