@@ -20,6 +20,7 @@ const state = new ExplorerState();
 let source = null;         // what the session shows: {name} or {text, name}; reopened after a reconnect
 let resyncing = false;     // a resync is on its way: ignore diffs until its snapshot
 let editorRun = null;      // the run whose text the editor holds
+let edited = false;        // the user changed the editor's text since it was last loaded
 let noticeTimer = null;
 let noticeKey = null;      // what the notice shown is about ('connection', 'open', ...)
 
@@ -304,7 +305,7 @@ $('explore-results').addEventListener('click', (e) => {
   openScenario({ text: found.text, name: `trace to ${found.invariant}`, kind: 'trace' }, Number.MAX_SAFE_INTEGER,
     $('choice-mode').checked ? { mode: 'choice' } : {});
 });
-$('editor').addEventListener('input', () => { renderGutter(); saveUnsaved(); });
+$('editor').addEventListener('input', () => { edited = true; renderGutter(); saveUnsaved(); });
 $('editor').addEventListener('scroll', () => { $('gutter').scrollTop = $('editor').scrollTop; });
 
 // → step, ← back, space play/pause, Home/End, PageUp/PageDown (by scripted step), and the
@@ -670,6 +671,7 @@ function onOpenProgress(msg) {
 // -- the editor ------------------------------------------------------------------------------
 
 function loadEditor(text) {
+  edited = false;
   $('editor').value = text || '';
   hideEditorError();
   renderGutter();
@@ -755,13 +757,14 @@ function restoreUnsaved() {
   try { kept = JSON.parse(localStorage.getItem(UNSAVED_KEY) || 'null'); } catch (err) { kept = null; }
   if (!kept || kept.base !== editorBase() || kept.text === state.scenario.text) return;
   $('editor').value = kept.text;
+  edited = true;
   $('editor-panel').open = true;
   renderGutter();
   notice('Your unsaved edits to this scenario were restored in the editor (Run edited scenario runs them).', 'info', 8000);
 }
 
 window.addEventListener('beforeunload', (e) => {
-  if (LECTURE || !state.scenario || editorMatchesRun()) return;
+  if (LECTURE || !edited || editorMatchesRun()) return;
   e.preventDefault();
   e.returnValue = '';     // the browser asks whether to leave with unsaved edits
 });
