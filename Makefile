@@ -79,6 +79,7 @@ bench: setup
 	$(BIN)/python bench/ui.py
 	$(BIN)/python bench/lecture.py
 	$(BIN)/python bench/quiz.py
+	$(BIN)/python bench/server.py
 
 # Rewrites tests/golden/golden.json: only on purpose, with a commit saying which behaviour
 # moved and why (tests/test_golden.py holds every scenario to it).

@@ -11,7 +11,9 @@ from .scenario import ScenarioError
 class Timeline:
     """Runs a scenario to its end (bounded by the engine's limits) and records it."""
 
-    def __init__(self, scenario, checkpoint_every=256):
+    def __init__(self, scenario, checkpoint_every=256, progress=None):
+        """progress(events, step), if given, is called at every checkpoint: how far a
+        long run has got (the server shows it while it opens a big scenario)."""
         self.scenario = scenario
         self.every = checkpoint_every
         self.run = Run(scenario, checkpoint_every=1 << 60)   # doc checkpoints suffice here
@@ -26,6 +28,8 @@ class Timeline:
                 self.events.append(ev)
                 if ev["seq"] % self.every == 0:
                     self._docs[ev["seq"]] = self._pickle_doc()
+                    if progress is not None:
+                        progress(ev["seq"], ev["step"])
         except ScenarioError as e:
             self.error = e
         self.results = self.run.results()

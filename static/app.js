@@ -1,7 +1,7 @@
 // Wiring: connects the transport (socket.js), the state (state.js) and the views
 // (render.js) to the page's controls, keys and URL.  docs/protocol.md has the messages.
 import { connect } from './socket.js';
-import { ExplorerState, MAX_URL, decodeChoices, decodeText, formatSeed, sessionQuery } from './state.js';
+import { ExplorerState, MAX_URL, decodeChoices, decodeText, formatSeed, sessionQuery, tooLongForUrl } from './state.js';
 import { LogView, TrayView, TreeView, escapeHtml, renderInspector } from './render.js';
 import { Scrubber } from './scrubber.js';
 import { SourcePane } from './source.js';
@@ -20,7 +20,9 @@ const state = new ExplorerState();
 let source = null;         // what the session shows: {name} or {text, name}; reopened after a reconnect
 let resyncing = false;     // a resync is on its way: ignore diffs until its snapshot
 let editorRun = null;      // the run whose text the editor holds
+let edited = false;        // the user changed the editor's text since it was last loaded
 let noticeTimer = null;
+let noticeKey = null;      // what the notice shown is about ('connection', 'open', ...)
 
 const tree = new TreeView($('tree'), {
   select: (pid) => { state.selected = state.selected === pid ? null : pid; renderAll({ dir: 'select' }); tree.focus(pid); },
@@ -51,8 +53,10 @@ const transport = connect({
   error: onError,
   exported: onExported,
   explored: onExplored,
-  disconnect: () => notice('Disconnected from the ptree server; reconnecting…', 'warn', 0),
-  connect_error: (err) => notice(`Cannot connect: ${err.message}`, 'error', 0),
+  explore_progress: onExploreProgress,
+  open_progress: onOpenProgress,
+  disconnect: () => notice('Disconnected from the ptree server; reconnecting…', 'warn', 0, 'connection'),
+  connect_error: (err) => notice(`Cannot connect: ${err.message}`, 'error', 0, 'connection'),
 });
 
 function send(name, data) {
@@ -62,7 +66,9 @@ function send(name, data) {
 // -- messages from the server --------------------------------------------------------------
 
 function onConnect() {
-  hideNotice();
+  // Only the connection's own notice: the page's first `hello` (and what it says about
+  // the address) can come before this event.
+  hideNotice('connection');
   // A new connection after a lost one is a new session: reopen what we showed, where we
   // were.  (On the first connection `hello` opens the first scenario.)
   if (source && state.doc && !LECTURE) send('open', reopening());
@@ -99,13 +105,21 @@ function onHello(msg) {
   }
   if (params.has('text')) {
     try {
-      openScenario({ text: decodeText(params.get('text')), name: 'shared' }, Number.isFinite(event) ? event : 0, opts);
+      openScenario({ text: decodeText(params.get('text')), name: 'shared', kind: 'shared' }, Number.isFinite(event) ? event : 0, opts);
       return;
     } catch (err) {
       notice('The address holds scenario text that cannot be read (it was cut short or changed); opening the library instead.', 'error', 0);
     }
   }
+  if (/^[0-9a-f]{16}$/.test(params.get('draft') || '')) {
+    openScenario({ draft: params.get('draft'), name: 'edited' }, Number.isFinite(event) ? event : 0, opts);
+    return;
+  }
   const wanted = params.get('scenario');
+  if (wanted && !names.includes(wanted)) {
+    showOpenFailure(`There is no scenario named “${wanted}” in this server's library (the address may be mistyped).`);
+    return;
+  }
   const name = wanted || (names.includes(DEFAULT_SCENARIO) ? DEFAULT_SCENARIO : names[0]);
   if (!name) {
     $('current').innerHTML = '<span class="muted">No scenarios found: write one in the editor below.</span>';
@@ -123,10 +137,20 @@ function onSnapshot(msg) {
   if (msg.full && LECTURE) {
     source = msg.scenario.filename === '<editor>' ? { text: msg.scenario.text, name: msg.scenario.name } : { name: msg.scenario.name };
   }
+  if (msg.full && source && msg.scenario.filename === '<editor>' && !LECTURE) {
+    // Editor text (or a draft the server keeps): the page holds the text itself, and the
+    // draft id that a short address names.
+    source = { ...source, text: msg.scenario.text, draft: msg.scenario.draft || source.draft || undefined };
+  }
   if (msg.full) {
-    if (state.run !== editorRun) loadEditor(state.scenario.text);
+    hideNotice('open');
+    if (state.run !== editorRun) {
+      loadEditor(state.scenario.text);
+      if (!editorRun) restoreUnsaved();
+    }
     editorRun = state.run;
     showRunError();
+    renderExpects();
   }
   renderAll({ dir: 'snapshot', open: opened });
   scrubber.answered();
@@ -193,9 +217,11 @@ function onStatus(msg) {
 }
 
 function onScenarioError(err) {
+  hideNotice('open');
   const panel = $('editor-panel');
   panel.open = true;
   if (err.name && err.source !== undefined && err.source !== null) loadEditor(err.source);
+  else saveUnsaved();      // the text that failed is still the user's unsaved work
   showEditorError(err.line, err.message, 'error');
   notice(`The scenario has an error at line ${err.line}: ${err.message}`, 'error');
 }
@@ -207,14 +233,31 @@ function onError(err) {
     return;
   }
   if (err.event === 'explore') exploreDone(`Explore: ${err.message}`);
-  notice(`Server: ${err.message}`, err.code === 'busy' ? 'error' : 'warn', err.code === 'busy' ? 0 : 6000);
+  if (err.event === 'open') hideNotice('open');
+  if (err.event === 'open' && err.code === 'not_found' && !state.doc) {
+    showOpenFailure(err.message);
+    return;
+  }
+  notice(`Server: ${err.message}`, err.code === 'busy' ? 'error' : 'warn', 0);
+}
+
+/** Nothing could be opened (a mistyped ?scenario=, a draft that is gone): say so where the
+ *  scenario would be, with the way on. */
+function showOpenFailure(message) {
+  $('current').innerHTML = `<div class="open-failure" role="alert"><b>${escapeHtml(message)}</b> ` +
+    'Choose a scenario in the <a href="/gallery">gallery</a> (or the Scenario list above), ' +
+    'or write one in the editor below.</div>';
+  notice(message, 'error', 0);
 }
 
 // -- actions -----------------------------------------------------------------------------
 
 function openScenario(src, event = 0, opts = {}) {
   source = src;
-  send('open', { ...src, event, ...opts });
+  // Edited text too long for an address is kept by the server as a draft (`keep`), whose
+  // short id the address then names (docs/protocol.md "Addresses").
+  const keep = src.text !== undefined && !LECTURE && tooLongForUrl(src.text);
+  send('open', { ...src, event, ...opts, ...(keep ? { keep: true } : {}) });
 }
 
 function step() { if (state.doc && state.seq < state.total) send('step'); }
@@ -255,8 +298,10 @@ $('run').addEventListener('click', () => {
   hideEditorError();
   state.selected = null;
   tree.autoFit = true;
-  const label = source?.name ? `${source.name} (edited)` : 'edited';
-  openScenario({ text: $('editor').value, name: label }, 0, $('choice-mode').checked ? { mode: 'choice' } : {});
+  const base = source?.name && source.text === undefined ? source.name : state.scenario?.title;
+  const label = base ? `${base.replace(/ \(edited\)$/, '')} (edited)` : 'edited';
+  clearUnsaved();
+  openScenario({ text: $('editor').value, name: label, kind: 'edited' }, 0, $('choice-mode').checked ? { mode: 'choice' } : {});
 });
 $('choice-mode').addEventListener('change', (e) => {
   if (!source) return;
@@ -276,10 +321,19 @@ $('explore').addEventListener('click', () => {
   if (!state.doc) return;
   const max = Number($('explore-states').value);
   $('explore').disabled = true;
-  $('explore-results').innerHTML = `<p class="muted">Exploring every interleaving of this scenario (up to ${max.toLocaleString('en')} states)…</p>`;
+  exploring = { run: state.run, max };
+  $('explore-results').innerHTML = `<p class="muted explore-status">Exploring every interleaving of this scenario (up to ${max.toLocaleString('en')} states)…</p>` +
+    '<p class="explore-progress" aria-live="polite"></p>' +
+    '<button id="explore-cancel" type="button" title="Stop the search; what it found so far is shown">Cancel</button>';
   send('explore', { max_states: max });
 });
 $('explore-results').addEventListener('click', (e) => {
+  if (e.target.closest('#explore-cancel')) {
+    e.target.closest('#explore-cancel').disabled = true;
+    e.target.closest('#explore-cancel').textContent = 'Cancelling…';
+    send('explore_cancel');
+    return;
+  }
   const button = e.target.closest('button[data-trace]');
   if (!button) return;
   const found = lastExplore?.violations[Number(button.dataset.trace)];
@@ -287,10 +341,10 @@ $('explore-results').addEventListener('click', (e) => {
   state.selected = null;
   tree.autoFit = true;
   // The trace is a `schedule: choice` file: opened at its last event, the violation.
-  openScenario({ text: found.text, name: `trace to ${found.invariant}` }, Number.MAX_SAFE_INTEGER,
+  openScenario({ text: found.text, name: `trace to ${found.invariant}`, kind: 'trace' }, Number.MAX_SAFE_INTEGER,
     $('choice-mode').checked ? { mode: 'choice' } : {});
 });
-$('editor').addEventListener('input', () => renderGutter());
+$('editor').addEventListener('input', () => { edited = true; renderGutter(); saveUnsaved(); });
 $('editor').addEventListener('scroll', () => { $('gutter').scrollTop = $('editor').scrollTop; });
 
 // → step, ← back (one event), Shift+→ / Shift+← (one scripted command), space play/pause, Home/End, PageUp/PageDown (by scripted step), and the
@@ -452,11 +506,31 @@ function renderChoices() {
   }
 }
 
+const SHOWN_KIND = { edited: 'Edited text', trace: 'Explore trace', file: 'File', shared: 'Shared text' };
+
+/** The Scenario box names what is shown: the library file, or (an option of its own)
+ *  the edited text, Explore trace, dropped file or shared text, with its title. */
 function syncPicker() {
   const select = $('scenario');
-  if (source?.name && !source.text && [...select.options].some((o) => o.value === source.name)) {
+  let shown = select.querySelector('option[data-shown]');
+  if (source?.name && source.text === undefined && !source.draft && [...select.options].some((o) => o.value === source.name)) {
+    shown?.remove();
     select.value = source.name;
+    return;
   }
+  if (!source || !state.scenario) return;
+  const kind = SHOWN_KIND[source.kind] || 'Edited text';
+  const label = `${kind}: ${state.scenario.title || source.name || 'untitled'}`;
+  if (!shown) {
+    shown = document.createElement('option');
+    shown.dataset.shown = '';
+    shown.value = '';
+    shown.disabled = true;
+    select.prepend(shown);
+  }
+  if (shown.textContent !== label) shown.textContent = label;
+  select.value = '';
+  shown.selected = true;
 }
 
 // The address follows the position, at most a few times a second: browsers throttle (and
@@ -471,18 +545,23 @@ function writeUrl() {
   if (LECTURE) return;
   // The whole session when it fits (reload reopens it), else as much as fits.
   const projector = document.body.classList.contains('projector');
-  let url = `${location.pathname}?${sessionQuery({ ...where(), projector })}`;
-  if (location.origin.length + url.length > MAX_URL) {
-    url = `${location.pathname}?${sessionQuery({ ...where(), text: null, choices: null, projector })}`;
-  }
+  const here = where();
+  const fits = (q) => location.origin.length + location.pathname.length + 1 + q.length <= MAX_URL;
+  // The whole session; else the draft the server keeps in place of the text; else as
+  // much as fits.
+  const tries = [here, { ...here, text: null }, { ...here, text: null, choices: null }];
+  const query = tries.map((w) => sessionQuery({ ...w, projector })).find(fits)
+    || sessionQuery({ ...here, text: null, draft: null, choices: null, projector });
+  const url = `${location.pathname}?${query}`;
   if (url !== location.pathname + location.search) history.replaceState(null, '', url);
 }
 
 /** What a URL needs to reopen this session: source, choice-mode path, event. */
 function where() {
   return {
-    name: source?.text === undefined ? source?.name : null,
+    name: source?.text === undefined && !source?.draft ? source?.name : null,
     text: source?.text,
+    draft: source?.draft,
     choices: state.mode === 'choice' ? state.choice?.trace || [] : null,
     event: state.seq,
   };
@@ -619,7 +698,8 @@ function share() {
 
 /** Show the link to this session (copy: also put it on the clipboard, where allowed). */
 function showShare(copy) {
-  const url = `${location.origin}${location.pathname}?${sessionQuery(where())}`;
+  let url = `${location.origin}${location.pathname}?${sessionQuery(where())}`;
+  if (url.length > MAX_URL && source?.draft) url = `${location.origin}${location.pathname}?${sessionQuery({ ...where(), text: null })}`;
   const box = $('share-box');
   box.hidden = false;
   const msg = $('share-msg');
@@ -650,13 +730,26 @@ function showShare(copy) {
 // -- explore -------------------------------------------------------------------------------
 
 let lastExplore = null;
+let exploring = null;      // {run, max}: a search of this tab is running
+
+/** How far the search has got (explore_progress, at most 4 a second). */
+function onExploreProgress(msg) {
+  const el = $('explore-results').querySelector('.explore-progress');
+  if (!exploring || !el) return;
+  const pct = Math.min(100, Math.round((100 * msg.states) / msg.max_states));
+  el.textContent = `${msg.states.toLocaleString('en')} states (${pct}% of the limit), depth ${msg.depth}, ` +
+    `${msg.rate.toLocaleString('en')} states/s, ${msg.frontier.toLocaleString('en')} waiting · ${Math.round(msg.seconds)} s`;
+}
 
 function onExplored(msg) {
   lastExplore = msg;
+  exploring = null;
   const n = msg.states.toLocaleString('en');
   const scope = msg.complete
     ? `every interleaving was explored (${n} states, ${msg.transitions.toLocaleString('en')} transitions)`
-    : `the search stopped at its limit of ${msg.max_states.toLocaleString('en')} states, so it is not complete`;
+    : msg.stopped === 'cancelled'
+      ? `the search was cancelled after ${n} states (depth ${msg.depth}), so it is not complete`
+      : `the search stopped at its limit of ${msg.max_states.toLocaleString('en')} states, so it is not complete`;
   let html;
   if (!msg.violations.length) {
     html = `<p class="explore-none">No violation in ${n} states: ${scope}.</p>`;
@@ -670,6 +763,7 @@ function onExplored(msg) {
 }
 
 function exploreDone(content, isHtml = false) {
+  exploring = null;
   $('explore').disabled = false;
   if (isHtml) $('explore-results').innerHTML = content;
   else $('explore-results').textContent = content;
@@ -677,9 +771,18 @@ function exploreDone(content, isHtml = false) {
   requestAnimationFrame(() => $('log').querySelector('li[aria-current]')?.scrollIntoView({ block: 'nearest' }));
 }
 
+// -- opening a long scenario ----------------------------------------------------------------
+
+/** The server is computing the run of a scenario it had not opened before. */
+function onOpenProgress(msg) {
+  const of = msg.steps ? ` (step ${(msg.step ?? 0).toLocaleString('en')} of ${msg.steps.toLocaleString('en')})` : '';
+  notice(`Opening ${msg.name}: ${msg.events.toLocaleString('en')} events computed so far${of}, ${Math.round(msg.seconds)} s…`, 'info', 0, 'open');
+}
+
 // -- the editor ------------------------------------------------------------------------------
 
 function loadEditor(text) {
+  edited = false;
   $('editor').value = text || '';
   hideEditorError();
   renderGutter();
@@ -687,11 +790,96 @@ function loadEditor(text) {
 
 function renderGutter(errorLine = Number($('gutter').dataset.errorLine || 0)) {
   const n = $('editor').value.split('\n').length;
+  // The expect: results belong to the text that ran: shown while the editor holds it.
+  const marks = new Map(editorMatchesRun() ? state.expects.map((x) => [x.line, x]) : []);
   const lines = [];
-  for (let i = 1; i <= n; i++) lines.push(i === errorLine ? `<span class="err">${i}</span>` : String(i));
+  for (let i = 1; i <= n; i++) {
+    const x = marks.get(i);
+    if (i === errorLine) lines.push(`<span class="err">${i}</span>`);
+    else if (x) {
+      const why = x.ok ? 'expect: held' : `expect: failed: ${x.message}`;
+      lines.push(`<span class="expect-${x.ok ? 'ok' : 'fail'}" data-line="${i}" title="${escapeHtml(why)}">${x.ok ? '✓' : '✗'}${i}</span>`);
+    } else lines.push(String(i));
+  }
   $('gutter').innerHTML = lines.join('\n');
   $('gutter').scrollTop = $('editor').scrollTop;
 }
+
+function editorMatchesRun() {
+  return Boolean(state.scenario) && $('editor').value === state.scenario.text;
+}
+
+/** The `expect:` results of the run, as `ptree check` reports them: a mark at each line
+ *  in the gutter, and a line per expectation under the editor (failures first). */
+function renderExpects() {
+  const box = $('editor-expects');
+  const all = editorMatchesRun() ? state.expects : [];
+  box.hidden = !all.length;
+  renderGutter();
+  if (!all.length) { box.innerHTML = ''; return; }
+  const failed = all.filter((x) => !x.ok);
+  const head = failed.length
+    ? `${failed.length} of ${all.length} expectations failed`
+    : `All ${all.length} expectations held`;
+  box.className = `editor-expects ${failed.length ? 'fail' : 'ok'}`;
+  box.innerHTML = `<b>${head}</b><ul>` + [...failed, ...all.filter((x) => x.ok)].map((x) =>
+    `<li class="expect-${x.ok ? 'ok' : 'fail'}" data-line="${x.line}"><button type="button" class="linklike">line ${x.line}</button> ` +
+    `${x.ok ? '✓ held' : `✗ ${escapeHtml(x.message)}`}</li>`).join('') + '</ul>';
+  if (failed.length && !LECTURE) $('editor-panel').open = true;
+}
+
+$('editor-expects').addEventListener('click', (e) => {
+  const li = e.target.closest('li[data-line]');
+  if (li) goToLine(Number(li.dataset.line));
+});
+
+function goToLine(line) {
+  const ed = $('editor');
+  const lines = ed.value.split('\n');
+  const start = lines.slice(0, Math.max(0, line - 1)).reduce((n, l) => n + l.length + 1, 0);
+  ed.focus();
+  ed.setSelectionRange(start, start + (lines[line - 1] || '').length);
+  ed.scrollTop = Math.max(0, (line - 4) * parseFloat(getComputedStyle(ed).lineHeight || '20'));
+}
+
+// -- unsaved edits: kept in local storage, asked about before leaving ----------------------------
+
+const UNSAVED_KEY = 'ptree.unsaved-editor';
+
+/** What the editor's text was loaded from, so restored edits go back to the same place. */
+function editorBase() {
+  return state.scenario ? `${state.scenario.filename}\n${state.scenario.text}` : '';
+}
+
+function saveUnsaved() {
+  try {
+    if (editorMatchesRun()) localStorage.removeItem(UNSAVED_KEY);
+    else localStorage.setItem(UNSAVED_KEY, JSON.stringify({ base: editorBase(), text: $('editor').value }));
+  } catch (err) { /* storage full or refused: the beforeunload question still guards */ }
+}
+
+function clearUnsaved() {
+  try { localStorage.removeItem(UNSAVED_KEY); } catch (err) { /* nothing kept */ }
+}
+
+/** After a reload: edits made to this same scenario and never run come back. */
+function restoreUnsaved() {
+  let kept = null;
+  try { kept = JSON.parse(localStorage.getItem(UNSAVED_KEY) || 'null'); } catch (err) { kept = null; }
+  if (!kept || kept.base !== editorBase() || kept.text === state.scenario.text) return;
+  $('editor').value = kept.text;
+  edited = true;
+  $('editor-panel').open = true;
+  renderGutter();
+  notice('Your unsaved edits to this scenario were restored in the editor (Run edited scenario runs them).', 'info', 8000);
+}
+
+window.addEventListener('beforeunload', (e) => {
+  if (LECTURE || !edited || editorMatchesRun()) return;
+  e.preventDefault();
+  e.returnValue = '';     // the browser asks whether to leave with unsaved edits
+});
+
 
 function showEditorError(line, message, kind) {
   const box = $('editor-error');
@@ -723,18 +911,28 @@ function showRunError() {
 
 // -- notices ---------------------------------------------------------------------------------
 
-function notice(text, kind = 'info', ms = 5000) {
+/** Show a notice.  Warnings and errors stay until dismissed (×) or replaced; info
+ *  notices go after `ms`.  `key` names what it is about, so only that can take it away. */
+function notice(text, kind = 'info', ms = 5000, key = null) {
   const el = $('notice');
   el.hidden = false;
   el.className = `notice ${kind}`;
-  el.textContent = text;
+  el.setAttribute('role', kind === 'info' ? 'status' : 'alert');
+  $('notice-text').textContent = text;
+  noticeKey = key;
   clearTimeout(noticeTimer);
-  if (ms) noticeTimer = setTimeout(hideNotice, ms);
+  if (ms && kind === 'info') noticeTimer = setTimeout(() => hideNotice(key), ms);
 }
 
-function hideNotice() {
+/** Hide the notice: any (no key), or only one about `key`. */
+function hideNotice(key = null) {
+  if (key !== null && noticeKey !== key) return;
+  clearTimeout(noticeTimer);
   $('notice').hidden = true;
+  noticeKey = null;
 }
+
+$('notice-close').addEventListener('click', () => hideNotice());
 
 function toggleSet(set, value) {
   if (set.has(value)) set.delete(value);
@@ -759,7 +957,7 @@ async function openFile(file) {
   loadEditor(text);
   state.selected = null;
   tree.autoFit = true;
-  openScenario({ text, name: file.name }, 0, $('choice-mode').checked ? { mode: 'choice' } : {});
+  openScenario({ text, name: file.name, kind: 'file' }, 0, $('choice-mode').checked ? { mode: 'choice' } : {});
   notice(`Opened ${file.name}.`, 'info', 4000);
 }
 

@@ -22,6 +22,7 @@ export class ExplorerState {
     this.logVersion = 0;   // bumps whenever `events` changes (the log view redraws)
     this.violations = [];  // events with a violation: {seq, violation, marks}
     this.cites = {};       // seed reference -> the server's reading of it (engine/seeds.py)
+    this.expects = [];     // every `expect:` of the scenario: {line, ok, message}
   }
 
   /** The reading of ev's seed reference: from the event (a diff's) or the log's table. */
@@ -59,6 +60,7 @@ export class ExplorerState {
       this.events = msg.events;
       this.cites = { ...msg.cites };
       this.runError = msg.error;
+      this.expects = msg.expects || [];
       this.logChanged();
     }
     this.mode = msg.mode || 'auto';
@@ -173,18 +175,26 @@ export function encodeChoices(labels) {
   return encodeText(labels.join('\n'));
 }
 
+/** Whether an address holding `text` would pass MAX_URL (then the server keeps it as a
+ *  draft and the address names its id).  `room`: characters the rest of it takes. */
+export function tooLongForUrl(text, room = 600) {
+  return Math.ceil(new TextEncoder().encode(text).length * 4 / 3) + room > MAX_URL;
+}
+
 export function decodeChoices(code) {
   const text = decodeText(code);
   return text === '' ? [] : text.split('\n');
 }
 
 /**
- * The query that reopens a session: `scenario=NAME` (a library file) or `text=BASE64URL`
- * (edited text), then `choices=BASE64URL` in choice mode, then `event=N`.
+ * The query that reopens a session: `scenario=NAME` (a library file), `text=BASE64URL`
+ * (edited text) or `draft=ID` (edited text the server keeps, when the text would make the
+ * address too long), then `choices=BASE64URL` in choice mode, then `event=N`.
  */
-export function sessionQuery({ name, text, choices, event, projector = false }) {
+export function sessionQuery({ name, text, draft, choices, event, projector = false }) {
   const params = new URLSearchParams();
   if (text !== undefined && text !== null) params.set('text', encodeText(text));
+  else if (draft) params.set('draft', draft);
   else if (name) params.set('scenario', name);
   if (choices) params.set('choices', encodeChoices(choices));
   params.set('event', String(event));

@@ -8,7 +8,7 @@ import time
 
 import pytest
 import redis
-from ptree.webui.store import KEY_PREFIX, RedisStore, SQLiteStore
+from ptree.webui.store import DRAFT_SECONDS, KEY_PREFIX, RedisStore, SQLiteStore
 
 
 @pytest.fixture(params=["sqlite", "redis"])
@@ -101,3 +101,22 @@ def test_a_sqlite_room_survives_a_reopen(tmp_path):
     # No close: what a SIGKILL leaves behind is committed WAL pages.
     second = SQLiteStore(tmp_path / "r.sqlite3", idle_seconds=60)
     assert second.load("k7m2")["pos"] == 7
+
+
+def test_drafts_are_kept_and_expire(store, monkeypatch):
+    assert store.draft("0123456789abcdef") is None
+    store.put_draft("0123456789abcdef", "title: kept\nsteps: []\n")
+    assert store.draft("0123456789abcdef") == "title: kept\nsteps: []\n"
+    if isinstance(store, SQLiteStore):
+        # 30 days on, an SQLite draft is gone (Redis drops it by the key's TTL).
+        later = time.time() + DRAFT_SECONDS + 1
+        monkeypatch.setattr(store, "clock", lambda: later)
+        assert store.draft("0123456789abcdef") is None
+    else:
+        ttl = store.redis.ttl(f"{KEY_PREFIX}draft:0123456789abcdef")
+        assert 0 < ttl <= DRAFT_SECONDS
+
+
+def test_a_sqlite_draft_survives_a_reopen(tmp_path):
+    SQLiteStore(tmp_path / "r.sqlite3", idle_seconds=60).put_draft("0123456789abcdef", "x")
+    assert SQLiteStore(tmp_path / "r.sqlite3", idle_seconds=60).draft("0123456789abcdef") == "x"

@@ -315,7 +315,7 @@ def test_a_failing_handler_reports_internal_and_the_session_goes_on(app, sio, mo
     open_bundled(sio)
     library = app.extensions["ptree.library"]
 
-    def broken(name):
+    def broken(name, **kw):
         raise RuntimeError("engine exploded")
 
     monkeypatch.setattr(library, "open_name", broken)

@@ -14,7 +14,7 @@ from flask_socketio import SocketIO
 
 from ptree.resources import data_dir
 
-from .library import Library
+from .library import Library, WireJSON
 from .rooms import MAX_ROOMS, MAX_VIEWERS, ROOM_IDLE_SECONDS, Hall
 from .sessions import IDLE_SECONDS, MAX_SESSIONS, SessionRegistry
 from .store import open_store
@@ -81,7 +81,7 @@ def create_app(test_config=None):
     # process the presenter is on reaches the room's viewers on every other process.
     socketio.init_app(app, async_mode=app.config["ASYNC_MODE"],
                       max_http_buffer_size=2_000_000, message_queue=queue,
-                      channel="ptree-socketio")
+                      channel="ptree-socketio", json=WireJSON)
     return app
 
 

@@ -6,9 +6,13 @@ malformed or unknown, or a handler that fails, answers the sender with an `error
 """
 
 import bisect
+import contextlib
 import functools
+import gc
+import hashlib
 import logging
 import math
+import re
 import threading
 import time
 
@@ -24,11 +28,13 @@ from .library import (
     MAX_CHOICES,
     choice_run,
     cite_table,
+    inline,
     interactive_base,
     with_cite,
 )
 from .rooms import RoomError, RoomSession
 from .sessions import SessionLimitError
+from .store import DRAFT_SECONDS
 from .strace import looks_like_strace, parse_text
 from .trace import convert as convert_strace
 
@@ -38,10 +44,15 @@ PROTOCOL_VERSION = 1
 MIN_SPEED, MAX_SPEED = 0.25, 200.0   # events per second while playing
 MAX_TEXT = 1_000_000                 # characters of scenario text from the editor
 MAX_LABEL = 1_000                    # characters of one choice-mode action label
+MAX_DRAFT = 1_000_000                # bytes (UTF-8) of editor text kept as a draft
+DRAFT_ID = re.compile(r"^[0-9a-f]{16}$")
+DRAFT_DAYS = DRAFT_SECONDS // 86_400
 EXPLORE_STATES = 10_000              # explore's default bound on distinct states
 MAX_EXPLORE_STATES = 50_000          # and the most a page may ask for
 MAX_EXPLORES = 2                     # explorations running at once, server-wide
 _explores = threading.BoundedSemaphore(MAX_EXPLORES)
+_searches = {}                       # sid -> its running Search
+PROGRESS_SECONDS = 0.25              # at most 4 progress messages a second per search
 
 
 class ProtocolError(Exception):
@@ -158,7 +169,7 @@ def _handler(name):
     return decorate
 
 
-def _open_text(text, label):
+def _open_text(text, label, compute=inline):
     """The Run of editor text.  Text that reads as strace output (a log pasted into the
     editor or dropped on the page) is converted here, as `ptree import-strace` does, and
     the scenario it makes is opened (and shown in the editor); a log that cannot be read
@@ -168,7 +179,7 @@ def _open_text(text, label):
     check_text(text, EDITOR_FILENAME)
     if looks_like_strace(text):
         text = _strace_scenario(text)
-    return _library().open_text(text, label)
+    return _library().open_text(text, label, compute=compute)
 
 
 @functools.lru_cache(maxsize=8)
@@ -211,8 +222,13 @@ def snapshot(session, full):
            "playing": session.playing, "speed": session.speed, "full": full,
            "mode": run.mode, "choice": run.choice_info(pos)}
     if full:
-        msg.update(scenario=run.meta(), events=run.log, cites=cite_table(run.log),
-                   error=run.error())
+        if run.mode == "auto":           # shared and read-only: its log encoded once
+            events, cites = run.encoded_log()
+        else:
+            events, cites = run.log, cite_table(run.log)
+        msg.update(scenario={**run.meta(), "draft": getattr(session, "draft", None)},
+                   events=events, cites=cites, error=run.error(),
+                   expects=run.expectations() if run.mode == "auto" else [])
     return msg
 
 
@@ -297,6 +313,10 @@ def on_open(session, data):
     `scenario_error` {filename, line, message, text}, and the session keeps the run it
     had; a path that stops early (a label that cannot run) also gets `error` 'bad_choice'."""
     text, name = data.get("text"), data.get("name")
+    keep = data.get("keep", False)
+    if "draft" in data:
+        text, keep = _draft_text(data["draft"]), True
+        name = name if isinstance(name, str) else "edited"
     event = _int(data, "event", 0)
     labels = _labels(data)
     mode = data.get("mode", "choice" if labels is not None else "auto")
@@ -306,9 +326,11 @@ def on_open(session, data):
         if not isinstance(text, str) or len(text) > MAX_TEXT:
             raise ProtocolError(f"'text' must be a string of at most {MAX_TEXT} characters")
         label = name if isinstance(name, str) else ""
-        opener = functools.partial(_open_text, text, label)
+        opener = functools.partial(_open_text, text, label,
+                                   compute=_computing(request.sid, label or "edited"))
     elif isinstance(name, str):
-        opener = functools.partial(_library().open_name, name)
+        opener = functools.partial(_library().open_name, name,
+                                   compute=_computing(request.sid, name))
     else:
         raise ProtocolError("'open' needs {name: SCENARIO} or {text: YAML}")
     try:
@@ -328,9 +350,41 @@ def on_open(session, data):
     session.run = run
     session.run_id += 1
     session.pos = min(max(event, 0), run.timeline.total)
+    session.draft = _keep_draft(run.text) if keep is True and text is not None else None
     _send(session, "snapshot", snapshot(session, full=True))
     if getattr(run, "replay_error", None):
         _error("bad_choice", run.replay_error, "open")
+
+
+def draft_id(text):
+    """The short id a draft is kept under: the text's SHA-256, first 64 bits."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _draft_text(draft):
+    """The text an `open {draft: ID}` names (ProtocolError if none is kept)."""
+    if not isinstance(draft, str) or not DRAFT_ID.match(draft):
+        raise ProtocolError(f"'draft' must be a draft id (16 hex digits), got {draft!r}")
+    text = _hall().store.draft(draft)
+    if text is None:
+        raise ProtocolError(f"no edited scenario is kept under draft {draft}: it is older than "
+                            f"{DRAFT_DAYS} days, or the address was cut short",
+                            code="not_found")
+    return text
+
+
+def _keep_draft(text):
+    """Keep editor text in the store (webui/store.py) under its draft id, so a short
+    address reopens it; None (and an `error` 'too_large') past MAX_DRAFT bytes."""
+    size = len(text.encode("utf-8"))
+    if size > MAX_DRAFT:
+        _error("too_large", f"this scenario is {size:,} bytes; the server keeps edited text of "
+               f"at most {MAX_DRAFT:,} bytes for an address, so a reload will not reopen it: "
+               "use Export to save it as a file", "open")
+        return None
+    key = draft_id(text)
+    _hall().store.put_draft(key, text)
+    return key
 
 
 @_handler("step")
@@ -491,7 +545,9 @@ def on_export(session, data):
 def on_explore(session, data):
     """Sent by the page's Explore button: {max_states?} (1 to 50,000; default 10,000).
     Searches every interleaving of the open scenario (engine.explore) off the request
-    thread, then emits `explored` {run, title, states, transitions, complete, max_states,
+    thread, emitting `explore_progress` {run, states, transitions, depth, frontier,
+    seconds, rate, max_states} at most every PROGRESS_SECONDS while it runs, then
+    `explored` {run, title, states, transitions, complete, stopped, depth, max_states,
     terminal, seconds, violations: [{invariant, message, trace, text}]}.  One search per
     tab, MAX_EXPLORES at once: more get `error` 'explore_busy'."""
     _require_run(session)
@@ -507,8 +563,21 @@ def on_explore(session, data):
     session.exploring = True
     run = session.run
     owner = session.owner if isinstance(session, RoomSession) else _registry()
-    socketio.start_background_task(_explore, owner, request.sid, session.run_id,
-                                   run.scenario, run.meta()["title"], max_states)
+    search = _searches[request.sid] = Search(session.run_id, max_states)
+    socketio.start_background_task(_explore, owner, request.sid, search,
+                                   run.scenario, run.meta()["title"])
+    socketio.start_background_task(_progress_task, request.sid, search, "explore_progress")
+
+
+@_handler("explore_cancel")
+def on_explore_cancel(session, data):
+    """Sent by the page's Cancel button while its search runs.  The search stops at its
+    next progress call (within PROGRESS_EVERY states) and `explored` comes with
+    complete false and stopped 'cancelled', the states found so far.  Ignored when this
+    tab has no search running."""
+    search = _searches.get(request.sid)
+    if search is not None:
+        search.cancel = True
 
 
 @_handler("play")
@@ -581,16 +650,105 @@ def _offload(fn, *args):
     return fn(*args)
 
 
-def _explore(registry, sid, run_id, scenario, title, max_states):
+class Progress:
+    """How far a long computation has got: written by the thread that computes, read by
+    `_progress_task` on the event loop (plain attributes: a whole dict is swapped in at
+    once, so no lock is needed)."""
+
+    def __init__(self):
+        self.started = time.monotonic()
+        self.progress = None
+        self.done = False
+
+    def seconds(self):
+        return time.monotonic() - self.started
+
+
+class Search(Progress):
+    """One tab's running exploration, and whether the page asked to cancel it."""
+
+    def __init__(self, run_id, max_states):
+        super().__init__()
+        self.run_id = run_id
+        self.max_states = max_states
+        self.cancel = False
+
+    def report(self, progress):
+        """engine.explore's progress callback: keep the figures; True asks it to stop."""
+        self.progress = progress
+        return self.cancel
+
+    def message(self, p, seconds):
+        return {"run": self.run_id, **p, "max_states": self.max_states,
+                "seconds": round(seconds, 3),
+                "rate": round(p["states"] / seconds) if seconds > 0 else 0}
+
+
+class Opening(Progress):
+    """A run being computed for `open` (a scenario not in the library's cache yet)."""
+
+    def __init__(self, name):
+        super().__init__()
+        self.name = name
+
+    def report(self, events, step, steps):
+        self.progress = {"events": events, "step": step, "steps": steps}
+
+    def message(self, p, seconds):
+        return {"name": self.name, **p, "seconds": round(seconds, 3)}
+
+
+_paused = [0]                          # builds running with the collector paused
+_paused_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """Python's cyclic collector paused while a run is built, and what was built moved out
+    of its reach after (gc.freeze).  A full collection walks every object, and holds the
+    GIL while it does: in the middle of a 200,000-step run (tens of millions of objects)
+    that was a stall of every other tab of over ten seconds, and every later full
+    collection would walk the cached run again.  A run's objects are freed by their
+    reference counts when the library lets it go."""
+    with _paused_lock:
+        _paused[0] += 1
+        gc.disable()
+    try:
+        yield
+    finally:
+        with _paused_lock:
+            _paused[0] -= 1
+            if not _paused[0]:
+                gc.freeze()
+                gc.enable()
+
+
+def _computing(sid, name):
+    """The library's `compute` for an `open` by tab `sid`: the run is built off the event
+    loop (_offload), and while it is, `open_progress` {name, events, step, steps,
+    seconds} goes to the tab at most every PROGRESS_SECONDS."""
+    def compute(build):
+        box = Opening(name)
+        socketio.start_background_task(_progress_task, sid, box, "open_progress")
+        try:
+            with _collector_paused():
+                return _offload(build, box.report)
+        finally:
+            box.done = True
+    return compute
+
+
+def _explore(registry, sid, search, scenario, title):
     """Background task: engine.explore over the scenario's interleavings, then `explored`."""
-    started = time.monotonic()
     try:
         base, _ = interactive_base(scenario)
-        result = _offload(explore, base, max_states)
-        msg = {"run": run_id, "title": title, "states": result.states,
+        result = _offload(functools.partial(explore, base, search.max_states,
+                                            progress=search.report))
+        msg = {"run": search.run_id, "title": title, "states": result.states,
                "transitions": result.transitions, "complete": result.complete,
-               "max_states": max_states, "terminal": result.terminal,
-               "seconds": round(time.monotonic() - started, 3),
+               "stopped": result.stopped, "depth": result.depth,
+               "max_states": search.max_states, "terminal": result.terminal,
+               "seconds": round(search.seconds(), 3),
                "violations": [{"invariant": v.invariant, "message": v.message,
                                "trace": v.trace, "text": v.scenario_text(base)}
                               for v in result.violations]}
@@ -603,11 +761,27 @@ def _explore(registry, sid, run_id, scenario, title, max_states):
                "event": "explore"}
         name = "error"
     finally:
+        search.done = True
+        if _searches.get(sid) is search:
+            del _searches[sid]
         _explores.release()
         session = registry.get(sid)
         if session is not None:
             session.exploring = False
     socketio.emit(name, msg, to=sid)
+
+
+def _progress_task(sid, box, name):
+    """Background task beside a computation: its latest figures as message `name`, at
+    most every PROGRESS_SECONDS (the engine calls back far more often, from its own
+    thread), until it is done."""
+    while True:
+        socketio.sleep(PROGRESS_SECONDS)
+        if box.done:
+            return
+        p = box.progress
+        if p is not None:
+            socketio.emit(name, box.message(p, box.seconds()), to=sid)
 
 
 def _play(registry, sid, gen):

@@ -13,6 +13,7 @@ scenario.
 import dataclasses
 import functools
 import hashlib
+import json
 import logging
 import re
 import threading
@@ -118,6 +119,53 @@ def export_auto(scenario, pos):
     return run.export_text()
 
 
+class Encoded(str):
+    """A value already encoded as JSON: the wire writes it as it is (see WireJSON)."""
+
+
+class WireJSON:
+    """The JSON module Socket.IO encodes packets with: the standard one, except that an
+    Encoded value among a message's top-level fields is written as it is.  A full
+    snapshot's log of a 200,000-step run is about 200 MB of JSON, encoded once, off the
+    event loop, when the run is built (Run.encoded_log), instead of in the server's one
+    event loop on every open, which stalled every other tab for seconds."""
+
+    _MARK = "\u0000ptree-encoded-{}\u0000"
+
+    @classmethod
+    def dumps(cls, obj, **kw):
+        msg = obj[-1] if isinstance(obj, list) and obj and isinstance(obj[-1], dict) else None
+        if msg is None or not any(isinstance(v, Encoded) for v in msg.values()):
+            return json.dumps(obj, **kw)
+        raw, marked = [], {}
+        for k, v in msg.items():
+            if isinstance(v, Encoded):
+                marked[k] = cls._MARK.format(len(raw))
+                raw.append(v)
+            else:
+                marked[k] = v
+        rest = json.dumps([*obj[:-1], marked], **kw)
+        # The marks appear in the text in the order of the fields, each once: no other
+        # value of a message is a whole string of NUL, name, NUL.
+        out = []
+        for i, value in enumerate(raw):
+            before, rest = rest.split(json.dumps(cls._MARK.format(i)), 1)
+            out += [before, value]
+        out.append(rest)
+        return "".join(out)
+
+    loads = staticmethod(json.loads)
+
+
+def encode_list(items, chunk=2_000):
+    """The JSON of a list, encoded a slice at a time: one json.dumps holds the GIL for as
+    long as it runs (4.7 s for a 200,000-step run's log, a measured stall of every other
+    tab), so the event loop's thread gets its turn between slices."""
+    parts = (json.dumps(items[i:i + chunk], separators=(",", ":"))[1:-1]
+             for i in range(0, len(items), chunk))
+    return "[" + ",".join(parts) + "]"
+
+
 class Run:
     """One scenario, run to the end: its source text, the Timeline and the view's annotations."""
 
@@ -132,6 +180,21 @@ class Run:
         self.annotations = Annotations(timeline)
         # The event log the page lists: every event without its ops (sent once per open).
         self.log = [_with_marks(_log_entry(ev), timeline) for ev in timeline.events]
+        self._encoded = None
+
+    def encoded_log(self):
+        """(log, cites) of a full snapshot, encoded as JSON once (Encoded)."""
+        if self._encoded is None:
+            self._encoded = (Encoded(encode_list(self.log)),
+                             Encoded(json.dumps(cite_table(self.log), separators=(",", ":"))))
+        return self._encoded
+
+    def expectations(self):
+        """Every `expect:` of the scenario with its outcome, for the editor's gutter:
+        [{line, ok, message}] (message: what failed, joined, or "" when it held)."""
+        if getattr(self, "_expects", None) is None:
+            self._expects = expectation_results(self.scenario, self.timeline)
+        return self._expects
 
     def error(self):
         """The run-time error that ended the run early ({filename, line, message}) or None."""
@@ -153,6 +216,51 @@ class Run:
 
     def export_text(self, pos):
         return export_auto(self.scenario, pos)
+
+
+def expectation_results(scenario, timeline):
+    """[{line, ok, message}] for every expectation line of `scenario` (each step's
+    `expect:`, then the final `expect:` entries), from the engine's own check
+    (Runner.check_expectations, what `ptree check` reports) of the recorded run."""
+    lines = [s.expect_line for s in scenario.steps if s.expect is not None]
+    lines += [line for line, _, _ in scenario.expect]
+    if not lines:
+        return []
+    try:
+        failures = timeline.run.check_expectations()
+    except ScenarioError as e:       # an expectation naming no process: that line fails
+        failures = [(e.line, e.message)]
+    failed = {}
+    for line, message in failures:
+        failed.setdefault(line, []).append(message)
+    return [{"line": line, "ok": line not in failed, "message": "; ".join(failed.get(line, []))}
+            for line in sorted(set(lines))]
+
+
+def build_file_run(name, path, progress=None):
+    """Parse and run a library file to its end (pure: what `compute` runs off the
+    server's event loop).  progress(events, step, steps) is called as the run goes."""
+    text = path.read_text(encoding="utf-8")
+    return _built(Run, name, path.name, text, load_scenario_file(path), progress)
+
+
+def build_text_run(text, name, progress=None):
+    """The same for editor text."""
+    return _built(Run, name, EDITOR_FILENAME, text, parse_scenario(text, EDITOR_FILENAME),
+                  progress)
+
+
+def _built(cls, name, filename, text, sc, progress):
+    tick = None if progress is None else (lambda n, step: progress(n, step, len(sc.steps)))
+    run = cls(name, filename, text, sc, Timeline(sc, progress=tick))
+    run.encoded_log()            # everything a full snapshot needs, computed here once
+    run.expectations()
+    return run
+
+
+def inline(fn):
+    """The default `compute`: build in the caller's thread."""
+    return fn(None)
 
 
 class ChoiceRun(Run):
@@ -332,22 +440,22 @@ class Library:
         path = self.paths().get(name)
         return path.read_text(encoding="utf-8") if path else None
 
-    def open_name(self, name):
-        """The Run of a library scenario; KeyError if no such name, ScenarioError if bad."""
+    def open_name(self, name, compute=inline):
+        """The Run of a library scenario; KeyError if no such name, ScenarioError if bad.
+        compute(fn) builds a run that is not cached yet: fn(progress) (the server passes
+        one that runs it off its event loop and reports the progress to the page)."""
         path = self.paths()[name]
         key = (str(path), path.stat().st_mtime_ns)
         with self._lock:
             run = self._files.get(key)
         if run is None:
-            text = path.read_text(encoding="utf-8")
-            sc = load_scenario_file(path)
-            run = Run(name, path.name, text, sc, Timeline(sc))
+            run = compute(functools.partial(build_file_run, name, path))
             with self._lock:
                 self._files = {k: v for k, v in self._files.items() if k[0] != key[0]}
                 self._files[key] = run
         return run
 
-    def open_text(self, text, name=""):
+    def open_text(self, text, name="", compute=inline):
         """The Run of text from the editor; ScenarioError if it is bad input."""
         key = hashlib.sha256(text.encode("utf-8")).hexdigest()
         with self._lock:
@@ -355,8 +463,7 @@ class Library:
             if run is not None:
                 self._texts.move_to_end(key)
                 return run
-        sc = parse_scenario(text, EDITOR_FILENAME)
-        run = Run(name, EDITOR_FILENAME, text, sc, Timeline(sc))
+        run = compute(functools.partial(build_text_run, text, name))
         with self._lock:
             self._texts[key] = run
             while len(self._texts) > self._cache_size:

@@ -158,9 +158,9 @@ class RandomLibrary(Library):
         super().__init__(dirs, cache_size)
         self._random = OrderedDict()           # name -> Run
 
-    def open_name(self, name):
+    def open_name(self, name, **kw):
         try:
-            return super().open_name(name)
+            return super().open_name(name, **kw)
         except KeyError:
             try:
                 params = parse_random_name(name)

@@ -31,6 +31,7 @@ class Session:
         self.play_gen = 0        # bumps on every play/pause/open, to stop a stale play task
         self.speed = 2.0
         self.exploring = False   # an `explore` search of this tab is running
+        self.draft = None        # the draft id its editor text is kept under, if kept
         self.last_seen = now
         self.lock = threading.RLock()
 

@@ -10,6 +10,9 @@ rewrites only the few hundred bytes of the record.  Two backends, one interface:
 - `RedisStore`: used when `ptree serve --message-queue redis://...` is given, in the same
   Redis, so every process behind a load balancer sees the same rooms and counts.
 
+The same store keeps *drafts*: edited scenario text too long for an address, under a short
+id (`/?draft=ID`), for DRAFT_SECONDS after it was last saved.
+
 Every record carries `rev`; `save` is a compare-and-set on it, so two processes (or two
 presenter tabs) that act at once cannot lose each other's change: the loser reloads and
 tries again (rooms.Hall.act).  `seen` is the last time a presenter was connected; a room
@@ -25,6 +28,7 @@ from pathlib import Path
 
 KEY_PREFIX = "ptree:"
 HOST_TTL = 30          # seconds a process's viewer counts outlive its last heartbeat
+DRAFT_SECONDS = 30 * 24 * 60 * 60   # an edited scenario kept for its address is kept 30 days
 
 
 class SQLiteStore:
@@ -53,6 +57,8 @@ class SQLiteStore:
                 CREATE TABLE IF NOT EXISTS blobs (
                     code TEXT NOT NULL, sha TEXT NOT NULL, data TEXT NOT NULL,
                     PRIMARY KEY (code, sha));
+                CREATE TABLE IF NOT EXISTS drafts (
+                    id TEXT PRIMARY KEY, data TEXT NOT NULL, saved REAL NOT NULL);
             """)
             self._db = db
         return self._db
@@ -143,6 +149,26 @@ class SQLiteStore:
         self.sweep()
         with self._lock:
             return self._conn().execute("SELECT COUNT(*) FROM rooms").fetchone()[0]
+
+    # -- drafts: edited scenarios kept for their short address -------------------------------
+
+    def put_draft(self, draft_id, text):
+        """Keep `text` under `draft_id` (again: its 30 days start over); drop expired ones."""
+        now = self.clock()
+
+        def tx(db):
+            db.execute("INSERT OR REPLACE INTO drafts VALUES (?, ?, ?)", (draft_id, text, now))
+            db.execute("DELETE FROM drafts WHERE saved < ?", (now - DRAFT_SECONDS,))
+        self._tx(tx)
+
+    def draft(self, draft_id):
+        """The text kept under `draft_id`, or None."""
+        with self._lock:
+            row = self._conn().execute("SELECT data, saved FROM drafts WHERE id = ?",
+                                       (draft_id,)).fetchone()
+        if row is None or row[1] < self.clock() - DRAFT_SECONDS:
+            return None
+        return row[0]
 
     # -- viewer counts (this process only) --------------------------------------------------
 
@@ -274,6 +300,14 @@ class RedisStore:
     def count(self):
         self.sweep()
         return self.redis.scard(f"{KEY_PREFIX}rooms")
+
+    # -- drafts ----------------------------------------------------------------------------
+
+    def put_draft(self, draft_id, text):
+        self.redis.set(f"{KEY_PREFIX}draft:{draft_id}", text, ex=DRAFT_SECONDS)
+
+    def draft(self, draft_id):
+        return self.redis.get(f"{KEY_PREFIX}draft:{draft_id}")
 
     # -- viewer counts, summed over the live processes ------------------------------------
 
