@@ -227,7 +227,8 @@ class _Search:
             return
         answer = self.progress({"states": states, "transitions": self.result.transitions,
                                 "depth": self.depth, "frontier": self.frontier})
-        if answer and not final and self.stopped is None:
+        # A cancel also ends the expansion of an admitted frontier past max_states.
+        if answer and not final and self.stopped in (None, "max_states"):
             self.stopped = "cancelled"
             self.result.complete = False
 
@@ -253,7 +254,8 @@ class _Search:
         result.states = len(self.parent)
         result.violations = list(self.found.values())
         result.stopped = self.stopped
-        self._report(result.states, final=True)
+        if self.stopped != "cancelled":     # the caller asked to stop: no more calls
+            self._report(result.states, final=True)
         return result
 
 
