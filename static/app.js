@@ -115,11 +115,9 @@ function onHello(msg) {
     openScenario({ draft: params.get('draft'), name: 'edited' }, Number.isFinite(event) ? event : 0, opts);
     return;
   }
+  // A name not in the list may still open (random-SEED-N-KERNEL is made on request):
+  // the server's `not_found` answer is what says a name is mistyped.
   const wanted = params.get('scenario');
-  if (wanted && !names.includes(wanted)) {
-    showOpenFailure(`There is no scenario named “${wanted}” in this server's library (the address may be mistyped).`);
-    return;
-  }
   const name = wanted || (names.includes(DEFAULT_SCENARIO) ? DEFAULT_SCENARIO : names[0]);
   if (!name) {
     $('current').innerHTML = '<span class="muted">No scenarios found: write one in the editor below.</span>';

@@ -338,7 +338,8 @@ def on_open(session, data):
         if mode == "choice":
             run = choice_run(run, labels)
     except KeyError:
-        raise ProtocolError(f"no scenario named {name!r}", code="not_found") from None
+        raise ProtocolError(f"There is no scenario named “{name}” in this server's library "
+                            "(the address may be mistyped).", code="not_found") from None
     except ScenarioError as e:
         # A bad library file is shown in the editor, so its author sees the line.
         src = _library().source(name) if text is None else None
