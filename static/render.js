@@ -53,7 +53,10 @@ export class TreeView {
     this.reducedMotion = false;        // app.js: prefers-reduced-motion (camera moves at once)
     this.zoom = d3.zoom().scaleExtent([0.05, 3]).on('zoom', (e) => {
       this.viewport.attr('transform', e.transform);
-      if (e.sourceEvent) this.setFit(false, false);  // the user took over the camera
+      if (e.sourceEvent) {
+        this.goal = null;
+        this.setFit(false, false);  // the user took over the camera
+      }
     });
     this.svg.call(this.zoom).on('dblclick.zoom', null);
     // The view's size and place, kept current by an observer so fitting never forces a
@@ -62,10 +65,7 @@ export class TreeView {
     this.size = { width: 0, height: 0 };
     this.place = null;
     this.baseDpr = globalThis.devicePixelRatio || 1;
-    // The SVG is sized in pixels from its box (.tree-wrap), not by percentages: Chromium
-    // lays a percentage-sized SVG out again, every text in it, whenever anything around
-    // it is laid out (a line of the header: 35 ms at 500 processes).
-    new ResizeObserver(([entry]) => this.resized(entry.contentRect)).observe(svgEl.parentElement);
+    new ResizeObserver(([entry]) => this.resized(entry.contentRect)).observe(svgEl);
   }
 
   /** Fit on (pinned: keep the whole tree in view) or off; auto: the camera stays automatic. */
@@ -87,9 +87,7 @@ export class TreeView {
    * it must show no longer fits.
    */
   resized(rect) {
-    this.svgEl.style.width = `${rect.width}px`;
-    this.svgEl.style.height = `${rect.height}px`;
-    const box = this.svgEl.parentElement.getBoundingClientRect();
+    const box = this.svgEl.getBoundingClientRect();
     const place = { left: box.left + globalThis.scrollX, top: box.top + globalThis.scrollY };
     const before = this.place;
     this.place = place;
@@ -97,11 +95,16 @@ export class TreeView {
     const dpr = globalThis.devicePixelRatio || 1;
     const zoomed = this.lastDpr !== undefined && dpr !== this.lastDpr;
     this.lastDpr = dpr;
+    // A new window size is framed afresh; a panel changing around the tree is not.
+    const win = `${globalThis.innerWidth}x${globalThis.innerHeight}`;
+    const panel = this.lastWindow === win;
+    this.lastWindow = win;
     if (!this.autoFit || !this.bounds) return;
-    if (before && !zoomed) {
-      const now = d3.zoomTransform(this.svgEl);
+    if (before && panel) {
+      const now = this.goal || d3.zoomTransform(this.svgEl);
       const kept = d3.zoomIdentity.translate(now.x + before.left - place.left, now.y + before.top - place.top).scale(now.k);
       if (this.cameraTarget({ from: kept }) === null) {
+        this.goal = kept;
         this.svg.interrupt('zoom').call(this.zoom.transform, kept);
         return;
       }
@@ -483,6 +486,7 @@ export class TreeView {
   fit(duration = 500, { whole = false, force = false } = {}) {
     const target = this.cameraTarget({ whole, force });
     if (!target) return 0;
+    this.goal = target;
     const ms = this.reducedMotion ? Math.min(duration, 120) : duration;
     if (ms) this.svg.transition('zoom').duration(ms).call(this.zoom.transform, target);
     else this.svg.interrupt('zoom').call(this.zoom.transform, target);
@@ -494,7 +498,8 @@ export class TreeView {
     if (!this.bounds) return null;
     const { width, height } = this.size;
     if (!width || !height) return null;
-    const now = from || d3.zoomTransform(this.svgEl);
+    // Where the camera is going (a move may still run), else where it is.
+    const now = from || this.goal || d3.zoomTransform(this.svgEl);
     const [x0, y0, x1, y1] = this.bounds;
     const tree = [x0 - MARGIN, y0 - MARGIN, x1 + MARGIN, y1 + MARGIN];
     const fitK = Math.min(MAX_SCALE, width / (tree[2] - tree[0]), height / (tree[3] - tree[1]));
