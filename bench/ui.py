@@ -9,6 +9,11 @@ counter), and `painted`: after the next frame's style, layout and paint.  The ti
 round trip through Socket.IO and the server, not only drawing.  Between clicks the page is
 left to finish its animations, as it would be for a person stepping.
 
+Long tasks (PerformanceObserver 'longtask': main-thread work of 50 ms or more, the page not
+answering meanwhile) are counted while stepping each size, and while Playing the
+601-process run of `ptree random --seed 3 --actions 2000` with init's "+N more" fold
+opened during the Play (issue 16): count, longest, total.
+
 Writes bench/results/ui.json and prints a table.  Run by `make bench`, never by `make test`.
 """
 
@@ -24,7 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
-from ptree.engine.scenario import parse_scenario  # noqa: E402
+from ptree.engine.randomgen import generate  # noqa: E402
+from ptree.engine.scenario import dump_scenario, parse_scenario  # noqa: E402
 from ptree.engine.timeline import Timeline  # noqa: E402
 
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, Server  # noqa: E402
@@ -34,6 +40,16 @@ SHELLS = 10
 SAMPLES = 60
 WARMUP = 5
 SETTLE_MS = 800   # a person stepping waits for the animation; so does the benchmark
+PLAY_EVENTS = 40  # events played after the fold is opened
+PLAY_SPEED = 10   # events per second asked for
+
+# Every long task from now on, kept in the page.
+LONGTASKS_JS = """() => {
+  window.benchLongTasks = [];
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) window.benchLongTasks.push(e.duration);
+  }).observe({type: 'longtask'});
+}"""
 
 MEASURE_JS = """
 () => new Promise((resolve) => {
@@ -97,11 +113,50 @@ def measure(page, server, name, start):
     page.wait_for_timeout(1500)
     samples = []
     for i in range(WARMUP + SAMPLES):
+        if i == WARMUP:
+            page.evaluate(LONGTASKS_JS)
         sample = page.evaluate(MEASURE_JS)
         if i >= WARMUP:
             samples.append(sample)
         page.wait_for_timeout(SETTLE_MS)
-    return samples, page.evaluate("document.querySelectorAll('g.node.proc').length")
+    return (samples, page.evaluate("document.querySelectorAll('g.node.proc').length"),
+            longtasks(page))
+
+
+def longtasks(page):
+    tasks = page.evaluate("window.benchLongTasks")
+    return {"longtasks": len(tasks), "longtask_max_ms": round(max(tasks, default=0), 1),
+            "longtask_total_ms": round(sum(tasks), 1)}
+
+
+def measure_fold_play(page, server):
+    """The 601-process random run: Play (the page acknowledging each event, as it does),
+    open init's "+N more" fold three events in, and count the long tasks until
+    PLAY_EVENTS more events have been drawn."""
+    sc = generate(3, 2000)
+    sc.title = "Random scenario, seed 3, 2000 actions (reaper)"
+    text = dump_scenario(sc)
+    tl = Timeline(parse_scenario(text, "random-3"))
+    start = tl.total - PLAY_EVENTS - 10
+    page.goto(server.url("/?scenario=bench-100"))
+    page.wait_for_function("document.getElementById('tree').dataset.settled === 'true'", timeout=60_000)
+    page.evaluate("([text, event]) => ptree.send('open', {text, name: 'random-3', event})", [text, start])
+    page.wait_for_function(f"ptree.state.seq === {start} && "
+                           "document.getElementById('tree').dataset.settled === 'true'", timeout=60_000)
+    page.select_option("#speed", str(PLAY_SPEED))
+    page.click("#play")
+    page.wait_for_function(f"ptree.state.seq >= {start + 3}", timeout=60_000)
+    page.evaluate(LONGTASKS_JS)
+    t0 = time.monotonic()
+    at = page.evaluate("ptree.state.seq")
+    page.locator('#tree g.node.more').first.click()
+    page.wait_for_function(f"ptree.state.seq >= {at + PLAY_EVENTS}", timeout=300_000)
+    seconds = time.monotonic() - t0
+    page.click("#play")     # pause
+    return {"processes": tl.doc_at(at)["nprocs"], "events": tl.total, "fold_opened_at": at,
+            "nodes_drawn": page.evaluate("document.querySelectorAll('g.node.proc').length"),
+            "events_played": PLAY_EVENTS, "speed_asked": PLAY_SPEED, "seconds": round(seconds, 1),
+            **longtasks(page)}
 
 
 def main():
@@ -123,7 +178,7 @@ def main():
             for n in SIZES:
                 start, total, nprocs = starts[n]
                 t0 = time.monotonic()
-                samples, drawn = measure(page, server, f"bench-{n}", start)
+                samples, drawn, tasks = measure(page, server, f"bench-{n}", start)
                 dom = [s["dom"] for s in samples]
                 painted = [s["painted"] for s in samples]
                 results["sizes"][str(n)] = {
@@ -135,7 +190,10 @@ def main():
                     "painted_p50": round(statistics.median(painted), 2),
                     "painted_p95": round(percentile(painted, 95), 2),
                     "seconds": round(time.monotonic() - t0, 1),
+                    **tasks,
                 }
+            results["fold_play"] = measure_fold_play(page, server)
+            results["load_average"] = [round(x, 2) for x in __import__("os").getloadavg()]
             browser.close()
         finally:
             server.stop()
@@ -154,7 +212,12 @@ def print_table(results):
     for r in results["sizes"].values():
         print(f"{r['processes']:>10} {r['nodes_drawn']:>6} {r['dom_p50']:>8.1f}ms "
               f"{r['dom_p95']:>8.1f}ms {r['dom_max']:>8.1f}ms {r['painted_p50']:>11.1f}ms "
-              f"{r['painted_p95']:>11.1f}ms")
+              f"{r['painted_p95']:>11.1f}ms  long tasks {r['longtasks']} (max {r['longtask_max_ms']} ms)")
+    f = results.get("fold_play")
+    if f:
+        print(f"{f['processes']}-process random run, fold opened during Play ({f['events_played']} events, "
+              f"{f['seconds']} s): {f['longtasks']} long tasks, max {f['longtask_max_ms']} ms, "
+              f"total {f['longtask_total_ms']} ms; load average {results.get('load_average')}")
 
 
 def _cpus():

@@ -28,6 +28,9 @@ const tree = new TreeView($('tree'), {
   select: (pid) => { state.selected = state.selected === pid ? null : pid; renderAll({ dir: 'select' }); tree.focus(pid); },
   toggle: (pid) => { toggleSet(tree.collapsed, pid); renderAll({ dir: 'layout' }); },
   expand: (pid) => { tree.expanded.add(pid); renderAll({ dir: 'layout' }); },
+  fit: (on) => $('fit').setAttribute('aria-pressed', String(on)),
+  // Playing, the server sends the next event once this one has been drawn (docs/protocol.md).
+  settled: (seq) => { if (state.playing && !LECTURE && seq === state.seq) send('settled', { seq }); },
 });
 tree.reducedMotion = reducedMotion;
 const tray = new TrayView($('tray'), $('overlay'));
@@ -265,7 +268,7 @@ function jumpTo(n) { if (state.doc) send('jump', { event: Math.max(0, Math.min(n
 function playPause() {
   if (!state.doc) return;
   if (state.playing) send('pause');
-  else if (state.seq < state.total) send('play', { speed: Number($('speed').value) });
+  else if (state.seq < state.total) send('play', { speed: Number($('speed').value), wait: !LECTURE });
 }
 
 $('step').addEventListener('click', step);

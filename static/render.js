@@ -29,12 +29,13 @@ const MAX_SCALE = 1.4;    // a small tree is drawn large, but not absurdly so
 const FOLLOW_BELOW = 0.3; // a whole-tree fit smaller than this is unreadable: follow instead
 const FOLLOW_SCALE = 0.85;
 const REGROW = 1.2;       // auto-fit zooms back in once the tree has shrunk by this much
+const FOCUS_MARGIN = 24;  // px kept between what an event touches and the view's edge
 
 /** The process tree view. */
 export class TreeView {
   constructor(svgEl, handlers) {
     this.svgEl = svgEl;
-    this.handlers = handlers;          // {select(pid), toggle(pid), expand(pid)}
+    this.handlers = handlers;          // {select(pid), toggle(pid), expand(pid), fit(on), settled(seq)}
     this.svg = d3.select(svgEl);
     this.viewport = this.svg.append('g').attr('class', 'viewport');
     this.gTrails = this.viewport.append('g').attr('class', 'trails');
@@ -44,22 +45,71 @@ export class TreeView {
     this.collapsed = new Set();        // pids whose subtree the user folded
     this.expanded = new Set();         // pids whose "+N more" the user opened
     this.last = new Map();             // id -> {x, y, ppid} as last drawn (animation origins)
-    this.autoFit = true;               // follow the tree's size until the user pans or zooms
+    this.autoFit = true;               // the camera is automatic until the user pans or zooms
+    this.pinned = false;               // Fit is on: the whole tree stays in view, whatever its size
     this.bounds = null;                // [x0, y0, x1, y1]: everything drawn, labels included
-    this.focusPid = null;              // pid the current event is about (the camera follows it)
+    this.focusPid = null;              // pid the current event is about
+    this.touched = [];                 // boxes (tree units) the current event touches: kept in view
     this.reducedMotion = false;        // app.js: prefers-reduced-motion (camera moves at once)
     this.zoom = d3.zoom().scaleExtent([0.05, 3]).on('zoom', (e) => {
       this.viewport.attr('transform', e.transform);
-      if (e.sourceEvent) this.autoFit = false;  // the user took over the camera
+      if (e.sourceEvent) {
+        this.goal = null;
+        this.setFit(false, false);  // the user took over the camera
+      }
     });
     this.svg.call(this.zoom).on('dblclick.zoom', null);
-    // The view's size, kept current by an observer so fitting never forces a layout.  A
-    // resize refits at once (the window changed, not the tree).
+    // The view's size and place, kept current by an observer so fitting never forces a
+    // layout.  The browser's zoom (Ctrl +) at load is the base: zooming in draws the tree
+    // larger (zoomBoost), it does not refit it into the fewer CSS pixels left.
     this.size = { width: 0, height: 0 };
-    new ResizeObserver(([entry]) => {
-      this.size = { width: entry.contentRect.width, height: entry.contentRect.height };
-      if (this.autoFit) this.fit(0, { force: true });
-    }).observe(svgEl);
+    this.place = null;
+    this.baseDpr = globalThis.devicePixelRatio || 1;
+    new ResizeObserver(([entry]) => this.resized(entry.contentRect)).observe(svgEl);
+  }
+
+  /** Fit on (pinned: keep the whole tree in view) or off; auto: the camera stays automatic. */
+  setFit(pinned, auto = true) {
+    this.pinned = pinned;
+    this.autoFit = auto;
+    this.handlers.fit?.(pinned);
+  }
+
+  /** How much larger than at load the browser's zoom wants the page (1 unless Ctrl +). */
+  zoomBoost() {
+    return Math.max(1, (globalThis.devicePixelRatio || 1) / this.baseDpr);
+  }
+
+  /**
+   * The view changed size or place (the window, the browser's zoom, a panel above it).
+   * Moved, not the tree: the picture keeps its place on the screen (the observer runs
+   * after layout and before paint, so nothing jumps), and the camera refits only if what
+   * it must show no longer fits.
+   */
+  resized(rect) {
+    const box = this.svgEl.getBoundingClientRect();
+    const place = { left: box.left + globalThis.scrollX, top: box.top + globalThis.scrollY };
+    const before = this.place;
+    this.place = place;
+    this.size = { width: rect.width, height: rect.height };
+    const dpr = globalThis.devicePixelRatio || 1;
+    const zoomed = this.lastDpr !== undefined && dpr !== this.lastDpr;
+    this.lastDpr = dpr;
+    // A new window size is framed afresh; a panel changing around the tree is not.
+    const win = `${globalThis.innerWidth}x${globalThis.innerHeight}`;
+    const panel = this.lastWindow === win;
+    this.lastWindow = win;
+    if (!this.autoFit || !this.bounds) return;
+    if (before && panel) {
+      const now = this.goal || d3.zoomTransform(this.svgEl);
+      const kept = d3.zoomIdentity.translate(now.x + before.left - place.left, now.y + before.top - place.top).scale(now.k);
+      if (this.cameraTarget({ from: kept }) === null) {
+        this.goal = kept;
+        this.svg.interrupt('zoom').call(this.zoom.transform, kept);
+        return;
+      }
+    }
+    this.fit(0, { force: !zoomed });
   }
 
   /**
@@ -74,26 +124,50 @@ export class TreeView {
     const t = this.svg.transition('tree').duration(ctx.duration).ease(d3.easeCubicInOut);
     this.duration = ctx.duration;
     this.marks = state.violationMarks();
-    const root = this.layout(doc, state);
+    const touched = touchedPids(state.currentEvent(), ctx.focus);
+    const root = this.layout(doc, state, withAncestors(touched, doc.procs));
     const nodes = root.descendants();
-    ctx = { ...ctx, big: nodes.length > BIG_TREE };
+    ctx = { ...ctx, big: nodes.length > BIG_TREE, delay: 0 };
     const leaving = this.leavingLwps(doc);
     if (ctx.dir === 'snapshot') this.viewport.selectAll('.exiting').interrupt().remove();
+
+    // The camera first: what this event touches (a reparent's whole arc too) must be in
+    // view before anything moves.  A reparent waits for the camera, so no zoom runs
+    // while it travels.
+    this.bounds = extent(nodes);
+    this.nodeCount = nodes.length;
+    this.focusPid = ctx.focus ?? null;
+    const arcs = ctx.dir === 'snapshot' ? [] : this.arcs(nodes);
+    this.touched = [...touchedBoxes(nodes, touched), ...arcs];
+    if (arcs.length) this.bounds = union(this.bounds, ...arcs);
+    if (this.autoFit) {
+      const moved = this.fit(ctx.big ? Math.min(ctx.duration, 250) : ctx.duration, { force: Boolean(ctx.open) });
+      // A frame's grace: the camera's last step and the arc's first never share a frame.
+      if (arcs.length && moved) ctx.delay = moved + 40;
+    }
 
     this.drawNodes(nodes, state, t, ctx);
     this.drawEdges(nodes, state, t, ctx);
     this.drawLabels(nodes, state, t, ctx);
 
     this.last = new Map(nodes.map((d) => [d.id, { x: d.x, y: d.y, ppid: d.data.ppid }]));
-    this.bounds = extent(nodes);
-    this.nodeCount = nodes.length;
-    this.focusPid = ctx.focus ?? null;
-    if (this.autoFit) {
-      this.fit(ctx.big ? Math.min(ctx.duration, 250) : ctx.duration, { force: Boolean(ctx.open) });
-    }
     this.svgEl.setAttribute('data-seq', String(state.seq));
-    this.watchSettled(ctx.big ? ctx.duration * 2 + 500 : null);
+    this.watchSettled(ctx.big ? ctx.duration * 2 + 500 + ctx.delay : null);
     return leaving;
+  }
+
+  /** The boxes (tree units) the arcs of this render's reparents sweep: old place, new
+   *  place and the top of the curve (travel() draws it). */
+  arcs(nodes) {
+    const out = [];
+    for (const d of nodes) {
+      const prev = this.last.get(d.id);
+      if (!prev || prev.ppid === d.data.ppid || d.data.kind !== 'proc') continue;
+      const top = Math.min(prev.y, d.y) - arcRise(prev, d) * 0.75 - H / 2;
+      const half = d.data.fw / 2;
+      out.push([Math.min(prev.x, d.x) - half, top, Math.max(prev.x, d.x) + half, Math.max(prev.y, d.y) + H / 2]);
+    }
+    return out;
   }
 
   /**
@@ -101,7 +175,7 @@ export class TreeView {
    * Each node gets `w` (its box), `fw` (its footprint: the box or a wider label under or
    * over it), `above` and `below` (how far its badge and labels reach past the box).
    */
-  layout(doc, state) {
+  layout(doc, state, keep = new Set()) {
     const procs = doc.procs;
     const selected = state.selected;
     const kids = new Map();
@@ -129,11 +203,13 @@ export class TreeView {
       }
       let shown = children;
       if (children.length > MAX_CHILDREN && !this.expanded.has(p.pid)) {
-        // Keep the newest children (most likely the ones acting) and the selected one.
-        shown = children.slice(-MAX_CHILDREN);
-        const sel = children.find((c) => c.pid === selected);
-        if (sel && !shown.includes(sel)) shown = [sel, ...shown.slice(1)];
-        const hiddenKids = children.filter((c) => !shown.includes(c));
+        // Never folded: the processes the current event touches and their ancestors, and
+        // the selected one; the rest of the room goes to the newest children.
+        const pin = (c) => c.pid === selected || keep.has(c.pid);
+        const rest = children.filter((c) => !pin(c));
+        const newest = new Set(rest.slice(Math.max(0, rest.length - (MAX_CHILDREN - (children.length - rest.length)))));
+        shown = children.filter((c) => pin(c) || newest.has(c));
+        const hiddenKids = children.filter((c) => !pin(c) && !newest.has(c));
         let hidden = 0;
         for (const c of hiddenKids) {
           hidden += 1 + countDescendants(c.pid, kids);
@@ -221,7 +297,7 @@ export class TreeView {
       const prev = view.last.get(d.id);
       const g = d3.select(this);
       if (prev && prev.ppid !== d.data.ppid && d.data.kind === 'proc' && ctx.dir !== 'snapshot') {
-        view.travel(g, prev, d, ctx.duration);
+        view.travel(g, prev, d, ctx.duration, ctx.delay);
       } else if (!prev || prev.x !== d.x || prev.y !== d.y) {
         // Only nodes that moved get a transition.  In a big tree a fork shifts most nodes
         // a little: they jump, so each frame stays cheap and the new child's growth is
@@ -245,18 +321,17 @@ export class TreeView {
   }
 
   /** Move g from its old place to d along an arc that stays drawn for a moment. */
-  travel(g, prev, d, duration) {
-    const lift = Math.min(140, 40 + Math.abs(prev.x - d.x) * 0.15);
-    const rise = H + 40 + lift;
+  travel(g, prev, d, duration, delay = 0) {
+    const rise = arcRise(prev, d);
     const path = `M${prev.x},${prev.y} C${prev.x},${prev.y - rise} ${d.x},${d.y - rise} ${d.x},${d.y}`;
     const trail = this.gTrails.append('path').attr('class', 'trail').attr('d', path);
     const el = trail.node();
     const len = el.getTotalLength();
     const move = calm(Math.max(duration * 1.6, 250));
     trail.attr('stroke-dasharray', `${len} ${len}`).attr('stroke-dashoffset', len)
-      .transition().duration(move).ease(d3.easeCubicInOut).attr('stroke-dashoffset', 0)
+      .transition().delay(delay).duration(move).ease(d3.easeCubicInOut).attr('stroke-dashoffset', 0)
       .transition().delay(1800).duration(900).style('opacity', 0).remove();
-    g.raise().transition('tree').duration(move).ease(d3.easeCubicInOut).style('opacity', 1)
+    g.raise().transition('tree').delay(delay).duration(move).ease(d3.easeCubicInOut).style('opacity', 1)
       .attrTween('transform', () => (k) => {
         const p = el.getPointAtLength(k * len);
         return `translate(${p.x},${p.y})`;
@@ -286,6 +361,10 @@ export class TreeView {
       reaper && [reaper.id, reaper.refs], selected, state.selected === null, d.data.hidden, d.data.nkids,
       this.collapsed.has(p.pid), reason, marks, W]);
     if (g.attr('data-sig') === sig) return;
+    // A process that changes state (a zombie above all) fades to its new colours from
+    // the ones it had: the box is rebuilt below, so CSS alone would swap them in a frame.
+    const oldBox = g.attr('data-state') && g.attr('data-state') !== p.state ? g.select(':scope > rect.box').node() : null;
+    const from = oldBox && colours(oldBox);
     g.attr('data-sig', sig)
       .attr('class', `node proc ${p.state.toLowerCase()}${p.blocked ? ' blocked' : ''}${selected ? ' selected' : ''}${reaper ? ' reaper' : ''}${marks ? ' violated' : ''}`)
       .attr('data-violation', marks ? [...new Set(marks.map((m) => m.message))].join('; ') : null)
@@ -301,6 +380,7 @@ export class TreeView {
       .attr('data-state', p.state);
     const status = d.data.status;
     drawProcBody(g, p, { W, H, status, reaper });
+    if (from) fadeColours(g.select(':scope > rect.box'), from, calm(Math.max(this.duration * 1.4, 700)));
     joinLwps(g, p, { W, H, ms: this.duration, max: MAX_LWP_MARKS, freed: d.data.freed });
     if (marks) {
       // A violated invariant names this process (or one of its LWPs): a red marker.
@@ -347,7 +427,7 @@ export class TreeView {
       if (prev && prev.ppid !== d.data.ppid && ctx.dir !== 'snapshot') {
         // The old edge vanishes at once; the new one appears when the move ends.
         e.interrupt('tree').style('opacity', 0).attr('d', to)
-          .transition('tree').delay(calm(Math.max(ctx.duration * 1.6, 250))).duration(calm(400)).style('opacity', 1);
+          .transition('tree').delay(ctx.delay + calm(Math.max(ctx.duration * 1.6, 250))).duration(calm(400)).style('opacity', 1);
       } else if (this.__to !== to) {
         if (ctx.big) e.interrupt('tree').attr('d', to).style('opacity', 1);
         else e.transition(t).attr('d', to).style('opacity', 1);
@@ -372,7 +452,7 @@ export class TreeView {
     all.select('text').text((d) => state.edges[d.id]);
     all.select('rect').attr('x', (d) => -pillWidth(state.edges[d.id]) / 2)
       .attr('width', (d) => pillWidth(state.edges[d.id]));
-    const delay = ctx.dir === 'snapshot' ? 0 : calm(Math.max(ctx.duration * 1.6, 250));
+    const delay = ctx.dir === 'snapshot' ? 0 : ctx.delay + calm(Math.max(ctx.duration * 1.6, 250));
     entered.attr('transform', at).transition('tree').delay(delay).duration(calm(400)).style('opacity', 1);
     if (ctx.big) sel.attr('transform', at);
     else sel.transition(t).attr('transform', at).style('opacity', 1);
@@ -395,47 +475,79 @@ export class TreeView {
   }
 
   /**
-   * The automatic camera (until the user pans or zooms): the whole tree, as large as the
-   * view allows, when it fits at a readable size; past that (hundreds of processes), a
-   * readable zoom centred on the process the current event is about.
-   * opts.whole: always fit everything (Fit button); opts.force: fit even if the tree is
-   * already in view (a new scenario, a resize).  Otherwise the camera stays still while
-   * the tree is in view and has not shrunk a lot, and moves only when the tree outgrows
-   * it: a step that changes one label does not make the whole picture swim.
+   * The automatic camera (until the user pans or zooms) holds still: it moves only when
+   * what it must show is no longer in view, or the user asks (Fit, a new scenario).
+   * What it must show: the whole tree while that is readable at this size (and always
+   * with Fit on); past that (hundreds of processes), the processes the current event
+   * touches, at a readable zoom.  The browser's zoom (Ctrl +) draws everything larger.
+   * opts.whole: Fit pressed; opts.force: frame afresh even if all is in view (a new
+   * scenario, a resize).  Returns how long the move takes (0: it held).
    */
   fit(duration = 500, { whole = false, force = false } = {}) {
-    if (!this.bounds) return;
+    const target = this.cameraTarget({ whole, force });
+    if (!target) return 0;
+    this.goal = target;
+    const ms = this.reducedMotion ? Math.min(duration, 120) : duration;
+    if (ms) this.svg.transition('zoom').duration(ms).call(this.zoom.transform, target);
+    else this.svg.interrupt('zoom').call(this.zoom.transform, target);
+    return ms;
+  }
+
+  /** Where the camera should go, or null where it is (or `from`) already does. */
+  cameraTarget({ whole = false, force = false, from = null } = {}) {
+    if (!this.bounds) return null;
     const { width, height } = this.size;
-    if (!width || !height) return;
+    if (!width || !height) return null;
+    // Where the camera is going (a move may still run), else where it is.
+    const now = from || this.goal || d3.zoomTransform(this.svgEl);
     const [x0, y0, x1, y1] = this.bounds;
-    const left = x0 - MARGIN, right = x1 + MARGIN, top = y0 - MARGIN, bottom = y1 + MARGIN;
-    let k = Math.min(MAX_SCALE, width / (right - left), height / (bottom - top));
+    const tree = [x0 - MARGIN, y0 - MARGIN, x1 + MARGIN, y1 + MARGIN];
+    const fitK = Math.min(MAX_SCALE, width / (tree[2] - tree[0]), height / (tree[3] - tree[1]));
+    const boost = whole || this.pinned ? 1 : this.zoomBoost();
+    if (whole || this.pinned || (fitK >= FOLLOW_BELOW && boost === 1)) {
+      const held = !force && !whole && now.k * REGROW >= fitK && now.k <= fitK * 1.001;
+      if (held && this.inView(now, tree)) return null;
+      // Grown a little past an edge: pan as little as brings it back, at the same zoom.
+      return held ? this.frame(tree, now.k, now, true) : this.frame(tree, fitK, now);
+    }
+    // Too large to show whole at a readable size (or zoomed by the browser): keep what
+    // the event touches in view, else the whole tree at the largest readable zoom.
+    const k = fitK * boost >= FOLLOW_BELOW ? Math.min(MAX_SCALE, fitK * boost) : FOLLOW_SCALE * boost;
+    const fits = (tree[2] - tree[0]) * k <= width + 0.5 && (tree[3] - tree[1]) * k <= height + 0.5;
+    const want = fits || !this.touched.length ? tree : union(...this.touched);
+    const pad = FOCUS_MARGIN / k;
+    const padded = [want[0] - pad, want[1] - pad, want[2] + pad, want[3] + pad];
+    const steady = Math.abs(now.k - k) / k < 0.05;
+    if (!force && steady && this.inView(now, padded)) return null;
+    // The touched boxes, as large as k allows, placed where they are now if they can be.
+    const room = Math.min(width / (padded[2] - padded[0]), height / (padded[3] - padded[1]));
+    return this.frame(padded, steady && room >= now.k ? now.k : Math.min(k, room), now, true);
+  }
+
+  /** The transform that shows box at scale k: centred, or (nudge) moved as little as
+   *  the box needs to come into view. */
+  frame([left, top, right, bottom], k, now, nudge = false) {
+    const { width, height } = this.size;
     let tx = width / 2 - ((left + right) / 2) * k;
     let ty = (height - (bottom - top) * k) / 2 - top * k;
-    const focus = this.focusPid !== null && this.last.get(String(this.focusPid));
-    const follow = !whole && k < FOLLOW_BELOW && focus;
-    if (follow) {
-      k = FOLLOW_SCALE;
-      tx = width / 2 - focus.x * k;
-      ty = height * 0.42 - focus.y * k;
+    if (nudge && Math.abs(now.k - k) < 1e-3) {
+      tx = clamp(now.x, -left * k, width - right * k);
+      ty = clamp(now.y, -top * k, height - bottom * k);
     }
-    const now = d3.zoomTransform(this.svgEl);
-    if (!force && !whole && !follow && this.inView(now, [left, top, right, bottom]) && now.k * REGROW >= k) return;
-    if (Math.abs(now.k - k) < 1e-3 && Math.abs(now.x - tx) < 0.5 && Math.abs(now.y - ty) < 0.5) return;
-    const target = d3.zoomIdentity.translate(tx, ty).scale(k);
-    const ms = this.reducedMotion ? Math.min(duration, 120) : duration;
-    const s = ms ? this.svg.transition('zoom').duration(ms) : this.svg.interrupt('zoom');
-    s.call(this.zoom.transform, target);
+    if (Math.abs(now.k - k) < 1e-3 && Math.abs(now.x - tx) < 0.5 && Math.abs(now.y - ty) < 0.5) return null;
+    return d3.zoomIdentity.translate(tx, ty).scale(k);
   }
 
   /** Whether the box [x0, y0, x1, y1] (tree units) is wholly visible under transform tr. */
   inView(tr, [x0, y0, x1, y1]) {
     const { width, height } = this.size;
-    return tr.applyX(x0) >= 0 && tr.applyY(y0) >= 0 && tr.applyX(x1) <= width && tr.applyY(y1) <= height;
+    return tr.applyX(x0) >= -0.5 && tr.applyY(y0) >= -0.5 && tr.applyX(x1) <= width + 0.5 && tr.applyY(y1) <= height + 0.5;
   }
 
+  /** Fit pressed: the whole tree in view, and kept so after every step until the user
+   *  pans or zooms. */
   refit() {
-    this.autoFit = true;
+    this.setFit(true);
     this.fit(400, { whole: true });
     this.watchSettled();
   }
@@ -448,7 +560,10 @@ export class TreeView {
   watchSettled(ms = null) {
     cancelAnimationFrame(this.settleFrame);
     clearTimeout(this.settleTimer);
-    const done = () => this.svgEl.setAttribute('data-settled', 'true');
+    const done = () => {
+      this.svgEl.setAttribute('data-settled', 'true');
+      this.handlers.settled?.(Number(this.svgEl.getAttribute('data-seq')));
+    };
     this.svgEl.setAttribute('data-settled', 'false');
     if (ms !== null) {
       this.settleTimer = setTimeout(done, ms);
@@ -496,10 +611,73 @@ function placeGenerations(root) {
   root.each((d) => { d.y = ys[d.depth]; });
 }
 
+/** An element's painted fill and stroke. */
+function colours(el) {
+  const cs = getComputedStyle(el);
+  return { fill: cs.fill, stroke: cs.stroke };
+}
+
+/** Take sel from the colours `from` to the ones its classes give it, over ms. */
+function fadeColours(sel, from, ms) {
+  const to = colours(sel.node());
+  if (to.fill === from.fill && to.stroke === from.stroke) return;
+  sel.style('fill', from.fill).style('stroke', from.stroke)
+    .transition('fade').duration(ms).ease(d3.easeCubicInOut)
+    .style('fill', to.fill).style('stroke', to.stroke)
+    .on('end', function () { d3.select(this).style('fill', null).style('stroke', null); });
+}
+
 /** Fade a selection out and remove it.  Pending moves are cancelled first: d3 only removes
  *  an element whose transitions have all ended, and a removed process must not linger. */
 function fadeOut(sel, ms) {
   return sel.classed('exiting', true).interrupt('tree').interrupt().transition().duration(ms).style('opacity', 0).remove();
+}
+
+/** How high a reparent's arc rises above its ends (travel and the camera share it). */
+function arcRise(prev, d) {
+  return H + 40 + Math.min(140, 40 + Math.abs(prev.x - d.x) * 0.15);
+}
+
+/** The pids the event touches: its actor, the process it created, a reparent's child and
+ *  both parents (and the view's focus). */
+function touchedPids(ev, focus) {
+  const out = new Set();
+  const add = (pid) => { if (pid !== null && pid !== undefined) out.add(pid); };
+  add(focus);
+  if (ev) {
+    add(ev.pid);
+    add(ev.created);
+    if (ev.reparent) { add(ev.reparent.pid); add(ev.reparent.from); add(ev.reparent.to); }
+  }
+  return out;
+}
+
+/** pids and every ancestor of them (what a "+N more" fold must not hide). */
+function withAncestors(pids, procs) {
+  const out = new Set();
+  for (let pid of pids) {
+    while (pid !== undefined && pid !== null && !out.has(pid) && procs[String(pid)]) {
+      out.add(pid);
+      const p = procs[String(pid)];
+      if (p.ppid === pid) break;
+      pid = p.ppid;
+    }
+  }
+  return out;
+}
+
+/** Each drawn touched process's box, labels included, in tree units. */
+function touchedBoxes(nodes, pids) {
+  if (!pids.size) return [];
+  return nodes.filter((d) => d.data.kind === 'proc' && pids.has(d.data.proc.pid)).map((d) => extent([d]));
+}
+
+function union(...boxes) {
+  return boxes.reduce((a, b) => [Math.min(a[0], b[0]), Math.min(a[1], b[1]), Math.max(a[2], b[2]), Math.max(a[3], b[3])]);
+}
+
+function clamp(v, lo, hi) {
+  return lo > hi ? (lo + hi) / 2 : Math.min(hi, Math.max(lo, v));
 }
 
 function translate(d) {

@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 
 PROTOCOL_VERSION = 1
 MIN_SPEED, MAX_SPEED = 0.25, 200.0   # events per second while playing
+SETTLE_WAIT = 5.0      # seconds a play tick waits at most for the page's `settled`
+SETTLE_POLL = 0.01     # how often it looks
 MAX_TEXT = 1_000_000                 # characters of scenario text from the editor
 MAX_LABEL = 1_000                    # characters of one choice-mode action label
 MAX_DRAFT = 1_000_000                # bytes (UTF-8) of editor text kept as a draft
@@ -593,11 +595,22 @@ def on_play(session, data):
         _send(session, "status", status(session))
         return
     session.playing = True
+    # {wait: true}: the page answers each diff with `settled` once its animation has ended,
+    # and the next tick waits for that (a room's pages do not: the presenter's task ticks).
+    session.play_wait = data.get("wait") is True and not isinstance(session, RoomSession)
+    session.settled_seq = session.pos
     if isinstance(session, RoomSession):
         session.start_play()           # the room's play task starts once this is stored
     else:
         socketio.start_background_task(_play, _registry(), request.sid, session.play_gen)
     _send(session, "status", status(session))
+
+
+@_handler("settled")
+def on_settled(session, data):
+    """Sent by a page playing with {wait: true} when it has drawn event {seq} and nothing
+    in its tree moves any more: the play task may send the next diff.  Emits nothing."""
+    session.settled_seq = _int(data, "seq", 0)
 
 
 @_handler("pause")
@@ -786,12 +799,19 @@ def _progress_task(sid, box, name):
 
 
 def _play(registry, sid, gen):
-    """Background task: one forward diff per tick while session.play_gen is still `gen`."""
+    """Background task: one forward diff per tick while session.play_gen is still `gen`.
+    With play_wait, a tick also waits for the page's `settled` of the last diff (at most
+    SETTLE_WAIT seconds: a hidden tab draws nothing and would never answer)."""
     while True:
         session = registry.get(sid)
         if session is None:
             return
+        started = time.monotonic()
         socketio.sleep(1.0 / session.speed)
+        while (getattr(session, "play_wait", False) and session.play_gen == gen
+               and session.settled_seq < session.pos
+               and time.monotonic() - started < SETTLE_WAIT):
+            socketio.sleep(SETTLE_POLL)
         with session.lock:
             if session.play_gen != gen:
                 return
