@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
-
-from tests.servers import Server
+from servers import Server
 
 pytestmark = pytest.mark.browser
 
