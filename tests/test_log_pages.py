@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from ptree.webui import library
 from ptree.webui.app import create_app, socketio
+from scenario_util import short_lives
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = "orphans-and-reapers"
@@ -18,17 +19,9 @@ FULL_KEYS = {"run", "seq", "total", "doc", "edges", "xstat_text", "playing", "sp
              "mode", "choice", "scenario", "events", "cites", "error", "expects"}
 
 
-def fan(steps):
-    """A valid scenario text of short lives: init forks a child, it exits, init reaps it."""
-    lines = [f"title: {steps} steps of short lives", "kernel: reaper", "steps:"]
-    for i in range(steps // 3):
-        lines += [f"  - init: fork c{i}", f"  - c{i}: exit {i % 5}", f"  - init: wait4 c{i}"]
-    return "\n".join(lines) + "\n"
-
-
 @pytest.fixture
 def client(tmp_path):
-    (tmp_path / "long-fan.yaml").write_text(fan(120))
+    (tmp_path / "long-fan.yaml").write_text(short_lives(120))
     app = create_app({"ASYNC_MODE": "threading", "TESTING": True,
                       "EXTRA_SCENARIO_DIRS": [tmp_path], "ROOM_STORE": tmp_path / "r.sqlite3"})
     c = socketio.test_client(app)
@@ -113,7 +106,7 @@ def test_a_long_file_is_listed_by_the_title_at_its_head(tmp_path, monkeypatch):
     monkeypatch.setattr(library, "TITLE_HEAD", 256)
     # Past its head the file is bad input: the listing does not read that far (opening it
     # reports the line).
-    (tmp_path / "huge.yaml").write_text(fan(60) + "  - nobody: frobnicate\n")
+    (tmp_path / "huge.yaml").write_text(short_lives(60) + "  - nobody: frobnicate\n")
     lib = library.Library([tmp_path])
     assert lib.listing() == [{"name": "huge", "title": "60 steps of short lives"}]
     with pytest.raises(library.ScenarioError):

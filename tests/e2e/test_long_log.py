@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
+from scenario_util import short_lives
 from servers import Server
 
 pytestmark = pytest.mark.browser
@@ -20,17 +21,10 @@ STEPS = 150                      # init forks, the child exits, init reaps: 600 
 PAGE = 50
 
 
-def fan(steps):
-    lines = [f"title: {steps} steps of short lives", "kernel: reaper", "steps:"]
-    for i in range(steps // 3):
-        lines += [f"  - init: fork c{i}", f"  - c{i}: exit {i % 5}", f"  - init: wait4 c{i}"]
-    return "\n".join(lines) + "\n"
-
-
 @pytest.fixture(scope="module", params=["eventlet", "threading"])
 def paging_server(request):
     folder = Path(tempfile.mkdtemp(prefix="ptree-long-log-"))
-    (folder / "long-fan.yaml").write_text(fan(STEPS))
+    (folder / "long-fan.yaml").write_text(short_lives(STEPS))
     old = os.environ.get("PTREE_LOG_PAGE")
     os.environ["PTREE_LOG_PAGE"] = str(PAGE)        # the subprocess reads it at start
     try:
@@ -47,7 +41,7 @@ def paging_server(request):
 def test_a_long_scenario_opens_with_its_log_usable(paging_server, watched):
     from ptree.engine.scenario import parse_scenario
     from ptree.engine.timeline import Timeline
-    tl = Timeline(parse_scenario(fan(STEPS), "long-fan.yaml"))
+    tl = Timeline(parse_scenario(short_lives(STEPS), "long-fan.yaml"))
     total, at = tl.total, tl.total - 20          # a position in the log's last page
     assert total > 10 * PAGE
     page = watched
