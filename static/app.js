@@ -58,6 +58,7 @@ const transport = connect({
   explored: onExplored,
   explore_progress: onExploreProgress,
   open_progress: onOpenProgress,
+  log_chunk: onLogChunk,
   disconnect: () => notice('Disconnected from the ptree server; reconnecting…', 'warn', 0, 'connection'),
   connect_error: (err) => notice(`Cannot connect: ${err.message}`, 'error', 0, 'connection'),
 });
@@ -155,6 +156,24 @@ function onSnapshot(msg) {
   }
   renderAll({ dir: 'snapshot', open: opened });
   scrubber.answered();
+}
+
+// A long run's log comes in pages after its snapshot (docs/protocol.md, log_chunk): the
+// log, the timeline's marks and the violations are redrawn at most every LOG_REDRAW_MS
+// while it arrives, and once more at its end.
+const LOG_REDRAW_MS = 250;
+let logRedrawn = 0;
+
+function onLogChunk(msg) {
+  if (!state.appendLog(msg)) return;
+  const done = state.events.length >= state.logTotal;
+  if (!done && performance.now() - logRedrawn < LOG_REDRAW_MS) return;
+  logRedrawn = performance.now();
+  state.logChanged();
+  log.render(state);
+  scrubber.render(state);
+  renderCurrent(state.currentEvent());
+  if (done) renderSource();
 }
 
 function onDiff(msg) {

@@ -879,7 +879,8 @@ export class LogView {
     let first = 1;
     let last = events.length;
     if (events.length > LogView.WINDOW) {
-      first = Math.max(1, seq - LogView.WINDOW / 2);
+      // While a long log is still arriving the position can lie past its loaded end.
+      first = Math.max(1, Math.min(seq - LogView.WINDOW / 2, events.length - LogView.WINDOW + 1));
       last = Math.min(events.length, first + LogView.WINDOW - 1);
     }
     this.window = [first, last];
@@ -895,6 +896,9 @@ export class LogView {
       parts.push(entryHtml(ev, state, isInternal(ev, opens)));
     }
     if (last < events.length) parts.push(`<li class="gap later">… ${events.length - last} later events</li>`);
+    if (state.logTotal > events.length) {
+      parts.push(`<li class="gap loading">Loading the log: ${events.length.toLocaleString('en')} of ${state.logTotal.toLocaleString('en')} events…</li>`);
+    }
     this.list.innerHTML = parts.join('');
     this.items = [...this.list.querySelectorAll('li[data-seq]')];
     this.marked = null;

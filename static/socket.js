@@ -3,12 +3,12 @@
 import { io } from './vendor/socket.io/socket.io.esm.min.js';
 
 const INCOMING = ['hello', 'scenarios', 'snapshot', 'diff', 'status', 'scenario_error', 'error',
-  'exported', 'explored', 'explore_progress', 'open_progress'];
+  'exported', 'explored', 'explore_progress', 'open_progress', 'log_chunk'];
 
 /**
  * Connect to the server this page came from (never anywhere else).
  * handlers: {hello, snapshot, diff, status, scenario_error, error, exported, explored,
- *            explore_progress, open_progress, connect, disconnect, connect_error}; each optional.  Returns {send(name, data), socket}.
+ *            explore_progress, open_progress, log_chunk, connect, disconnect, connect_error}; each optional.  Returns {send(name, data), socket}.
  *
  * WebSocket first (long-polling only where WebSocket fails), so one connection stays on one
  * server process behind a load balancer.  A lecture page (window.ptreeLecture, set by

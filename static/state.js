@@ -10,6 +10,7 @@ export class ExplorerState {
     this.total = 0;        // M, the number of events in the run
     this.doc = null;       // the state document (architecture.md "State document")
     this.events = [];      // the event log: events[i].seq === i + 1 (no ops)
+    this.logTotal = 0;     // its length once every log_chunk has come
     this.edges = {};       // pid -> why its edge exists (orphan, RFNOWAIT, NOCLDWAIT)
     this.xstatText = {};   // pid -> its p_xstat in words, as the server decoded it
     this.scenario = null;  // {name, title, description, kernel, race, text, filename}
@@ -53,11 +54,23 @@ export class ExplorerState {
     return out;
   }
 
+  /**
+   * Take a log_chunk message {run, from, events}: the next page of a long run's log, after a
+   * paged snapshot.  Returns false for another run's or one out of order (a resync's
+   * snapshot starts the log again).  The caller redraws (logChanged) when it wants to.
+   */
+  appendLog(msg) {
+    if (msg.run !== this.run || msg.from !== this.events.length) return false;
+    for (const ev of msg.events) this.events.push(ev);
+    return true;
+  }
+
   /** Take a snapshot message: the whole document at msg.seq. */
   applySnapshot(msg) {
     if (msg.full) {
       this.scenario = msg.scenario;
       this.events = msg.events;
+      this.logTotal = msg.log_total ?? msg.events.length;  // the rest follows in log_chunk
       this.cites = { ...msg.cites };
       this.runError = msg.error;
       this.expects = msg.expects || [];

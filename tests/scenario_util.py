@@ -271,3 +271,13 @@ def command_ends(timeline):
                 ends.append(ev["seq"] - 1)
             highest = ev["step"]
     return ends + [timeline.total]
+
+
+def short_lives(steps):
+    """A valid scenario text of `steps` steps (a multiple of 3): init forks a child, it
+    exits, init reaps it, over and over (the server tests' long run; bench/server.py
+    writes the same fan at 200,000 steps)."""
+    lines = [f"title: {steps} steps of short lives", "kernel: reaper", "steps:"]
+    for i in range(steps // 3):
+        lines += [f"  - init: fork c{i}", f"  - c{i}: exit {i % 5}", f"  - init: wait4 c{i}"]
+    return "\n".join(lines) + "\n"

@@ -22,6 +22,7 @@ from ptree.engine.errors import EngineError
 from ptree.engine.explore import explore
 from ptree.engine.scenario import ScenarioError, check_text
 
+from . import library
 from .app import socketio
 from .library import (
     EDITOR_FILENAME,
@@ -214,9 +215,11 @@ def _in_room(member, name, fn, args):
 
 # -- messages the server sends -----------------------------------------------------------
 
-def snapshot(session, full):
+def snapshot(session, full, paged=False):
     """The whole state at the session's position.  full adds the scenario and event log
-    (on open and resync; jump and reset reuse the log the page already has)."""
+    (on open and resync; jump and reset reuse the log the page already has).  paged: a
+    log longer than LOG_PAGE entries carries only its first page and `log_total`; the
+    caller sends the rest (_send_log_pages)."""
     run, pos = session.run, session.pos
     msg = {"run": session.run_id, "seq": pos, "total": run.timeline.total,
            "doc": run.timeline.doc_at(pos), "edges": run.annotations.edges_at(pos),
@@ -224,14 +227,31 @@ def snapshot(session, full):
            "playing": session.playing, "speed": session.speed, "full": full,
            "mode": run.mode, "choice": run.choice_info(pos)}
     if full:
-        if run.mode == "auto":           # shared and read-only: its log encoded once
-            events, cites = run.encoded_log()
-        else:
+        if run.mode != "auto":           # a session's own choice run: short, sent as it is
             events, cites = run.log, cite_table(run.log)
+        elif paged and len(run.log_pages()) > 1:
+            events, cites = run.log_pages()[0], run.cites_json()
+            msg["log_total"] = len(run.log)
+        else:                            # shared and read-only: its log encoded once
+            events, cites = run.encoded_log()
         msg.update(scenario={**run.meta(), "draft": getattr(session, "draft", None)},
                    events=events, cites=cites, error=run.error(),
                    expects=run.expectations() if run.mode == "auto" else [])
     return msg
+
+
+def _send_full(session, private=False):
+    """A full snapshot for `session`: a tab's own gets a long log in pages (the snapshot
+    with the first, then `log_chunk` messages from a background task); a lecture room's
+    is one message with the whole log, as every member of the room reads it."""
+    if isinstance(session, RoomSession):
+        _send(session, "snapshot", snapshot(session, full=True), private=private)
+        return
+    msg = snapshot(session, full=True, paged=True)
+    emit("snapshot", msg)
+    if "log_total" in msg:
+        socketio.start_background_task(_send_log_pages, _registry(), request.sid,
+                                       session.run, session.run_id)
 
 
 def forward(session):
@@ -354,7 +374,7 @@ def on_open(session, data):
     session.run_id += 1
     session.pos = min(max(event, 0), run.timeline.total)
     session.draft = _keep_draft(run.text) if keep is True and text is not None else None
-    _send(session, "snapshot", snapshot(session, full=True))
+    _send_full(session)
     if getattr(run, "replay_error", None):
         _error("bad_choice", run.replay_error, "open")
 
@@ -634,7 +654,7 @@ def on_resync(session, data):
     if session.run is None:
         emit("status", status(session))
         return
-    _send(session, "snapshot", snapshot(session, full=True), private=True)
+    _send_full(session, private=True)
 
 
 @socketio.on("*")
@@ -796,6 +816,46 @@ def _progress_task(sid, box, name):
         p = box.progress
         if p is not None:
             socketio.emit(name, box.message(p, box.seconds()), to=sid)
+
+
+def _send_log_pages(registry, sid, run, run_id):
+    """Background task after a paged snapshot: the rest of the run's log as `log_chunk`
+    {run, from, events} messages of LOG_PAGE entries, each once the tab's send queue
+    is short (_wait_for_queue), yielding to every other tab between them; it stops when
+    the tab has gone or opened another run.
+
+    One message of the whole log was the stall this replaces: eventlet's sendall sends
+    what a partial write left by slicing it, a copy of the rest of the frame each time,
+    which for a 260 MB frame held the event loop for 14 s (sampled in bench/server.py's
+    run).  A page of 5,000 entries is about 2 MB."""
+    pages, size = run.log_pages(), library.LOG_PAGE
+    for k in range(1, len(pages)):
+        _wait_for_queue(sid)
+        session = registry.get(sid)
+        if session is None or session.run is not run or session.run_id != run_id:
+            return
+        socketio.emit("log_chunk", {"run": run_id, "from": k * size, "events": pages[k]},
+                      to=sid)
+        socketio.sleep(0)
+
+
+QUEUE_PAGES = 2                  # log pages waiting in a tab's send queue at most
+QUEUE_WAIT = 0.02                # seconds between looks at it
+
+
+def _wait_for_queue(sid, seconds=60):
+    """Wait (a bounded poll) until the tab's engine.io send queue holds fewer than
+    QUEUE_PAGES messages, so the log's pages are not all copied into it at once (each
+    queued message is a new string of its page).  A socket that cannot be looked at
+    (gone, or an engine.io without these internals) is not waited for."""
+    try:
+        eio_sid = socketio.server.manager.eio_sid_from_sid(sid, "/")
+        queue = socketio.server.eio._get_socket(eio_sid).queue
+    except Exception:
+        return
+    deadline = time.monotonic() + seconds
+    while queue.qsize() >= QUEUE_PAGES and time.monotonic() < deadline:
+        socketio.sleep(QUEUE_WAIT)
 
 
 def _play(registry, sid, gen):

@@ -15,11 +15,13 @@ import functools
 import hashlib
 import json
 import logging
+import os
 import re
 import threading
 from collections import OrderedDict
 from pathlib import Path
 
+import yaml
 from ptree.engine.errors import EngineError
 from ptree.engine.runner import Run as EngineRun
 from ptree.engine.scenario import ScenarioError, load_scenario_file, parse_scenario
@@ -157,13 +159,18 @@ class WireJSON:
     loads = staticmethod(json.loads)
 
 
-def encode_list(items, chunk=2_000):
-    """The JSON of a list, encoded a slice at a time: one json.dumps holds the GIL for as
-    long as it runs (4.7 s for a 200,000-step run's log, a measured stall of every other
-    tab), so the event loop's thread gets its turn between slices."""
-    parts = (json.dumps(items[i:i + chunk], separators=(",", ":"))[1:-1]
-             for i in range(0, len(items), chunk))
-    return "[" + ",".join(parts) + "]"
+# A full snapshot carries at most this many log entries; a longer log follows it in
+# `log_chunk` messages of this many (docs/protocol.md).  PTREE_LOG_PAGE sets it (tests
+# page a short scenario with a small value).
+LOG_PAGE = int(os.environ.get("PTREE_LOG_PAGE") or 5_000)
+
+
+def _encoded_slices(items, chunk):
+    """The JSON of each `chunk` items of a list, without its brackets: one json.dumps
+    holds the GIL for as long as it runs (4.7 s for a 200,000-step run's log, a measured
+    stall of every other tab), so the event loop's thread gets its turn between slices."""
+    return (json.dumps(items[i:i + chunk], separators=(",", ":"))[1:-1]
+            for i in range(0, len(items), chunk))
 
 
 class Run:
@@ -180,14 +187,33 @@ class Run:
         self.annotations = Annotations(timeline)
         # The event log the page lists: every event without its ops (sent once per open).
         self.log = [_with_marks(_log_entry(ev), timeline) for ev in timeline.events]
-        self._encoded = None
+        self._encoded = self._pages = self._cites = None
 
     def encoded_log(self):
-        """(log, cites) of a full snapshot, encoded as JSON once (Encoded)."""
+        """(log, cites) of a full snapshot with the whole log, encoded as JSON once
+        (Encoded): a log of at most LOG_PAGE entries is its one page."""
         if self._encoded is None:
-            self._encoded = (Encoded(encode_list(self.log)),
-                             Encoded(json.dumps(cite_table(self.log), separators=(",", ":"))))
+            pages = self.log_pages()
+            whole = pages[0] if len(pages) == 1 else Encoded(
+                "[" + ",".join(page[1:-1] for page in pages) + "]")
+            self._encoded = (whole, self.cites_json())
         return self._encoded
+
+    def log_pages(self):
+        """The log as JSON arrays of LOG_PAGE entries each (Encoded; the last one shorter,
+        none for an empty log), encoded once: what a paged snapshot and its `log_chunk`
+        messages carry (docs/protocol.md), so no one message holds a long run's log."""
+        if self._pages is None or self._pages[0] != LOG_PAGE:
+            self._pages = (LOG_PAGE, [Encoded("[" + part + "]")
+                                      for part in _encoded_slices(self.log, LOG_PAGE)]
+                           or [Encoded("[]")])
+        return self._pages[1]
+
+    def cites_json(self):
+        """The cite table of the whole log, encoded once."""
+        if self._cites is None:
+            self._cites = Encoded(json.dumps(cite_table(self.log), separators=(",", ":")))
+        return self._cites
 
     def expectations(self):
         """Every `expect:` of the scenario with its outcome, for the editor's gutter:
@@ -253,7 +279,8 @@ def build_text_run(text, name, progress=None):
 def _built(cls, name, filename, text, sc, progress):
     tick = None if progress is None else (lambda n, step: progress(n, step, len(sc.steps)))
     run = cls(name, filename, text, sc, Timeline(sc, progress=tick))
-    run.encoded_log()            # everything a full snapshot needs, computed here once
+    run.log_pages()              # everything a full snapshot needs, computed here once
+    run.cites_json()
     run.expectations()
     return run
 
@@ -392,6 +419,26 @@ class ChoiceRun(Run):
         return tl.export_text()
 
 
+TITLE_HEAD = 64 * 1024     # bytes of a scenario file read for its title in the listing
+
+
+def head_title(path):
+    """The `title:` of a long scenario file from its first TITLE_HEAD bytes: the top-level
+    lines before `steps:` (or the whole head, cut at its last full line) read as YAML;
+    "" when that is not a mapping with a string title (the listing then shows the name,
+    and opening the file reports what is wrong with it)."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        head = f.read(TITLE_HEAD)
+    lines = head.splitlines(keepends=True)[:-1]
+    cut = next((i for i, line in enumerate(lines) if line.startswith("steps:")), len(lines))
+    try:
+        top = yaml.safe_load("".join(lines[:cut]))
+    except yaml.YAMLError:
+        return ""
+    title = top.get("title") if isinstance(top, dict) else None
+    return title if isinstance(title, str) else ""
+
+
 class Library:
     """Finds scenario files by name and caches their runs."""
 
@@ -399,7 +446,7 @@ class Library:
         self.dirs = [Path(d) for d in dirs if d]
         self._lock = threading.Lock()
         self._files = {}                 # (path, mtime) -> Run
-        self._titles = {}                # (path, mtime) -> title (parsed, not run)
+        self._titles = {}                # (path, mtime, size) -> title (parsed, not run)
         self._texts = OrderedDict()      # sha256 of text -> Run
         self._cache_size = cache_size
 
@@ -428,11 +475,20 @@ class Library:
         return out
 
     def _title(self, path):
-        """A file's title, parsed but not run, so listing the library stays cheap."""
-        key = (str(path), path.stat().st_mtime_ns)
+        """A file's title, parsed but not run, so listing the library stays cheap: cached
+        by the file's version, and a file over TITLE_HEAD bytes gives the title from its
+        head alone (parsing a 200,000-step file took seconds of the server's loop, in the
+        `hello` of whichever tab came first)."""
+        st = path.stat()
+        key = (str(path), st.st_mtime_ns, st.st_size)
         title = self._titles.get(key)
         if title is None:
-            title = self._titles[key] = load_scenario_file(path).title or ""
+            if st.st_size > TITLE_HEAD:
+                title = head_title(path)
+            else:
+                title = load_scenario_file(path).title or ""
+            self._titles = {k: v for k, v in self._titles.items() if k[0] != key[0]}
+            self._titles[key] = title
         return title
 
     def source(self, name):
