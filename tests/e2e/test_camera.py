@@ -317,3 +317,21 @@ def test_browser_zoom_makes_the_tree_larger(server, watched):
     assert after > before * 1.1, (before, after)
     assert outside(page, [ev["pid"]]) == []
     cdp.detach()
+
+
+@pytest.mark.parametrize("size", [PROJECTOR, {"width": 1280, "height": 800}])
+def test_every_toolbar_control_is_on_screen(server, watched, size):
+    """At 1024x768 the one-line toolbar was about 1,160 px wide: Projector, ? and Present
+    were cut off.  Every control of the bar must lie inside the window."""
+    page = watched
+    page.set_viewport_size(size)
+    open_at(page, server, "orphans-and-reapers")
+    outside_bar = page.evaluate("""() => [...document.querySelectorAll(
+        'header.bar button, header.bar select, header.bar input, header.bar output')]
+      .filter((el) => el.getClientRects().length)
+      .filter((el) => { const r = el.getBoundingClientRect();
+                        return r.left < 0 || r.right > innerWidth + 0.5 || r.bottom > innerHeight; })
+      .map((el) => el.id || el.textContent.trim())""")
+    assert outside_bar == []
+    for name in ("Present", "Projector mode", "Keys", "Share", "Export", "Step"):
+        expect(page.get_by_role("button", name=name, exact=True)).to_be_in_viewport()
