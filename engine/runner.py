@@ -470,7 +470,9 @@ class Run:
         as are indexes derived from the document.  (Two equal states whose mappings were
         filled in another order hash apart: that costs a repeated expansion, never a
         missed state.)  Each process stands in the document as its own digest, in the
-        document's order; a process unchanged since mark() keeps the digest taken there."""
+        document's order; a process unchanged since mark() keeps the digest taken there.
+        A RESULT is keyed by what the kernel returned (its step's actor and command
+        follow from the step's number)."""
         k = self.kernel
         priv = k.priv
         digests = self._digests
@@ -490,7 +492,8 @@ class Run:
              repr(priv["current"]), repr(sorted(priv["task"].items())) if priv["task"] else None,
              priv["nextpid"], priv["nextnode"],
              priv["nextsigacts"], sorted(map(repr, priv["parked"])), st["names"],
-             sorted(st["results"].items()), st["queues"]), 0)
+             sorted((n, r["ret"], r["errno"], r["status"], r["info"], r["blocked"])
+                    for n, r in st["results"].items()), st["queues"]), 0)
         return hashlib.blake2b(blob, digest_size=16).digest()
 
     # ------------------------------------------------------------------ time travel
