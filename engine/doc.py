@@ -158,6 +158,78 @@ class ReplayDoc(LeanDoc):
         return lst.pop(index)
 
 
+class UndoDoc(LeanDoc):
+    """Unrecorded, but keeping how to undo each mutation (`rollback()`) and which
+    processes changed since (`changed`: their keys in /procs): the explorer takes every
+    choice from one state by undoing the choice before instead of reloading the whole
+    state, and recomputes the digests of the changed processes alone."""
+
+    __slots__ = ("undo", "changed")
+
+    def __init__(self, root):
+        super().__init__(root)
+        self.undo = []
+        self.changed = set()
+
+    def _mark(self, path, key):
+        if path.startswith("/procs"):
+            self.changed.add(str(key) if path == "/procs" else path.split("/", 3)[2])
+
+    def set(self, obj, path, key, value):
+        self.undo.append((_PUT, obj, key, obj[key]))
+        obj[key] = value
+        self._mark(path, key)
+
+    def add(self, obj, path, key, value):
+        obj[key] = value
+        self.undo.append((_DROP, obj, key, None))
+        self._mark(path, key)
+
+    def remove(self, obj, path, key):
+        # The key's place is kept too: a mapping's order is part of a state's key.
+        self.undo.append((_REINSERT, obj, key, (list(obj).index(key), obj[key])))
+        self._mark(path, key)
+        return obj.pop(key)
+
+    def insert(self, lst, path, index, value):
+        lst.insert(index, value)
+        self.undo.append((_DROP, lst, index, None))
+        self._mark(path, index)
+
+    def pop(self, lst, path, index):
+        self.undo.append((_INSERT, lst, index, lst[index]))
+        self._mark(path, index)
+        return lst.pop(index)
+
+    def rollback(self):
+        """Undo every mutation since this document was made, newest first."""
+        undo = self.undo
+        while undo:
+            op, obj, key, old = undo.pop()
+            if op is _PUT:
+                obj[key] = old
+            elif op is _DROP:
+                obj.pop(key)
+            elif op is _INSERT:
+                obj.insert(key, old)
+            else:
+                _reinsert(obj, key, *old)
+        self.changed.clear()
+
+
+# What undoes a mutation: put the old value back, drop what was added, insert a popped
+# list element again, reinsert a removed key at its place.
+_PUT, _DROP, _INSERT, _REINSERT = "put", "drop", "insert", "reinsert"
+
+
+def _reinsert(mapping, key, index, value):
+    """Put key back at its old place in a mapping (a removal undone)."""
+    items = list(mapping.items())
+    items.insert(index, (key, value))
+    mapping.clear()
+    mapping.update(items)
+
+
 def _resolve(root, path):
     parts = path.split("/")[1:]
     parent = root

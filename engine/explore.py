@@ -23,6 +23,7 @@ import multiprocessing
 import os
 from dataclasses import dataclass, field
 
+from .doc import UndoDoc
 from .runner import Run, collector_paused
 from .scenario import dump_scenario, make_step, new_scenario
 
@@ -63,7 +64,8 @@ class Exploration:
 
 
 class Expander:
-    """Takes every choice from a saved state: one Run, reloaded before each choice.
+    """Takes every choice from a saved state: one Run, loaded once per state and taken
+    back (doc.UndoDoc) between two choices.
 
     `seen` holds the keys this expander has already produced: a successor known from
     before is not saved again (saving is a third of a transition's cost).  The admitting
@@ -72,6 +74,7 @@ class Expander:
 
     def __init__(self, scenario, seen=None):
         self.run = Run(scenario, interactive=True, record=False)
+        self.run.kernel.doc_class = UndoDoc
         self.seen = set() if seen is None else seen
 
     def root(self):
@@ -82,10 +85,11 @@ class Expander:
         choices() order; a violating successor is not saved (it is not expanded)."""
         run = self.run
         run.load(blob)
+        run.mark()
         out = []
         for i, choice in enumerate(run.choices()):
             if i:
-                run.load(blob)
+                run.undo()
             events = run.choose(choice)
             bad = [v for ev in events if ev["violations"] for v in ev["violations"]]
             key = run.state_key()

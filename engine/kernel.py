@@ -44,7 +44,8 @@ class Kernel(ForkOps, ExitOps, WaitOps, ReaperOps, SignalOps, InvariantOps):
         self.race = race
         self.check = check
         self.record = record
-        self.doc = (Doc if record else LeanDoc)({
+        self.doc_class = Doc if record else LeanDoc     # what adopt() wraps a state in
+        self.doc = self.doc_class({
             "kernel": profile, "race": race, "seq": 0, "nprocs": 0,
             "procs": {}, "reapers": {}, "deadlwps": [],
             "limits": {"maxproc": maxproc, "nproc": nproc}, "uidcount": {},
@@ -498,7 +499,7 @@ class Kernel(ForkOps, ExitOps, WaitOps, ReaperOps, SignalOps, InvariantOps):
 
     def adopt(self, root, priv):
         """Take (root, priv) as the whole model state (restore, Run.load)."""
-        self.doc = (Doc if self.record else LeanDoc)(root)
+        self.doc = self.doc_class(root)
         self.procs = root["procs"]         # the hottest lookup, one attribute away
         self.priv = priv
         self.event = None

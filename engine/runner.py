@@ -71,6 +71,7 @@ class Run:
         self._seqs = []
         self._blobs = {}         # the pickled processes of the last checkpoint, by pid key
         self._dirty = set()      # pid keys whose process changed since then
+        self._digests = {}       # explore: each process's digest at the last mark()
         if record:
             self.checkpoints = {0: self._snapshot()}
             self.next_checkpoint = checkpoint_every
@@ -441,6 +442,26 @@ class Run:
         priv["runq"] = deque(priv["runq"])
         self.state["pending"] = deque(self.state["pending"])
         self.kernel.adopt(root, priv)
+        self._digests = {}
+
+    def mark(self):
+        """Remember this state so that undo() can come back to it: the document by its
+        undo log (the kernel's doc_class is doc.UndoDoc), the rest (small) as a dump,
+        and each process's digest, for the keys of the states one choice away."""
+        k = self.kernel
+        self._marked = marshal.dumps((dict(k.priv, runq=list(k.priv["runq"])),
+                                      dict(self.state, pending=list(self.state["pending"])),
+                                      self.ledger, self.cursor))
+        self._digests = {key: _digest(p) for key, p in k.procs.items()}
+
+    def undo(self):
+        """Back to the state of the last mark()."""
+        k = self.kernel
+        k.doc.rollback()
+        priv, self.state, self.ledger, self.cursor = marshal.loads(self._marked)
+        priv["runq"] = deque(priv["runq"])
+        self.state["pending"] = deque(self.state["pending"])
+        k.adopt(k.doc.root, priv)
 
     def state_key(self):
         """A digest of everything that decides what can happen next: the state document
@@ -448,24 +469,31 @@ class Run:
         and each actor's remaining steps.  Counters that only order things are left out,
         as are indexes derived from the document.  (Two equal states whose mappings were
         filled in another order hash apart: that costs a repeated expansion, never a
-        missed state.)"""
+        missed state.)  Each process stands in the document as its own digest, in the
+        document's order; a process unchanged since mark() keeps the digest taken there.
+        A RESULT is keyed by what the kernel returned (its step's actor and command
+        follow from the step's number)."""
         k = self.kernel
         priv = k.priv
-        doc = {key: v for key, v in k.root.items() if key != "seq"}
-        frames = sorted((key, sorted((n, repr(v)) for n, v in f.items() if n != "origin"))
+        digests = self._digests
+        changed = getattr(k.doc, "changed", ())
+        procs = tuple((key, digests[key] if key in digests and key not in changed
+                       else _digest(p)) for key, p in k.procs.items())
+        doc = {key: (procs if key == "procs" else v) for key, v in k.root.items()
+               if key != "seq"}
+        # Sorted by field name alone (names are unique, so values are never compared);
+        # the values go into the dump as they are.
+        frames = sorted((key, sorted(item for item in f.items() if item[0] != "origin"))
                         for key, f in priv["frames"].items())
         sleepq = {repr(c): sorted(map(repr, keys)) for c, keys in priv["sleepq"].items()}
         st = self.state
-        # marshal version 0 writes every value in full: no back-references to objects
-        # met before (pickle's memo, marshal's later versions), whose presence depends
-        # on which equal objects happen to be one object (an interned literal against
-        # a string a load made), so the key is a function of the values alone.
         blob = marshal.dumps(
             (doc, frames, sorted(sleepq.items()), sorted(map(repr, priv["runq"])),
              repr(priv["current"]), repr(sorted(priv["task"].items())) if priv["task"] else None,
              priv["nextpid"], priv["nextnode"],
              priv["nextsigacts"], sorted(map(repr, priv["parked"])), st["names"],
-             sorted(st["results"].items()), st["queues"]), 0)
+             sorted((n, r["ret"], r["errno"], r["status"], r["info"], r["blocked"])
+                    for n, r in st["results"].items()), st["queues"]), 0)
         return hashlib.blake2b(blob, digest_size=16).digest()
 
     # ------------------------------------------------------------------ time travel
@@ -615,6 +643,14 @@ class Run:
     def back(self):
         """One event back (the inverse of the last step)."""
         return self.jump(max(self.seq - 1, 0))
+
+
+def _digest(value):
+    """A digest of a plain-data value that depends on the values alone: marshal version
+    0 writes every value in full, with no back-references to objects met before
+    (pickle's memo, marshal's later versions), whose presence depends on which equal
+    objects happen to be one object (an interned literal against a string a load made)."""
+    return hashlib.blake2b(marshal.dumps(value, 0), digest_size=16).digest()
 
 
 def _show(v):

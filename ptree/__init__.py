@@ -6,9 +6,14 @@ static files, the bundled scenarios and the seed sources are package data found 
 `ptree.resources`, never through the working directory.
 """
 
-from importlib.metadata import PackageNotFoundError, version
 
-try:
-    __version__ = version("ptree")
-except PackageNotFoundError:          # pragma: no cover - run from a bare checkout
-    __version__ = "0+unknown"
+def __getattr__(name):
+    """`ptree.__version__`, read from the installed metadata only when asked for
+    (importlib.metadata brings email, socket, datetime ... into every start-up)."""
+    if name != "__version__":
+        raise AttributeError(f"module 'ptree' has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("ptree")
+    except PackageNotFoundError:          # pragma: no cover - run from a bare checkout
+        return "0+unknown"

@@ -299,11 +299,21 @@ def cmd_serve(args):
     return 0
 
 
+class _Version(argparse.Action):
+    """--version, reading the version only when asked: importlib.metadata (with email,
+    socket, datetime ...) was a fifth of every `ptree run`'s start-up."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from ptree import __version__
+        print(f"ptree {__version__}")
+        parser.exit()
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="ptree", description="Explore DragonFly BSD's process lifecycle, one event at a time.")
-    from ptree import __version__
-    parser.add_argument("--version", action="version", version=f"ptree {__version__}")
+    parser.add_argument("--version", action=_Version, nargs=0,
+                        help="show program's version number and exit")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="run a scenario and print its event log")
     p.add_argument("file")
