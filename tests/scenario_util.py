@@ -8,6 +8,8 @@ import copy
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from pathlib import Path
 
 from ptree.engine.kernel import Kernel
@@ -281,3 +283,16 @@ def short_lives(steps):
     for i in range(steps // 3):
         lines += [f"  - init: fork c{i}", f"  - c{i}: exit {i % 5}", f"  - init: wait4 c{i}"]
     return "\n".join(lines) + "\n"
+
+
+def receive_until(client, done, seconds=60):
+    """Every message a Socket.IO test client gets until done(messages) holds: a bounded
+    poll on their arrival (the server's own threads deliver them), failing past `seconds`."""
+    got = []
+    deadline = time.monotonic() + seconds
+    pause = threading.Event()          # never set: waiting on it lets the server's threads run
+    while not done(got):
+        assert time.monotonic() < deadline, f"gave up waiting; got {[m['name'] for m in got]}"
+        got += client.get_received()
+        pause.wait(0.01)
+    return got

@@ -4,7 +4,6 @@
 Polls are bounded and wait on a condition (a message arriving), never a fixed time.
 """
 
-import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from ptree.engine.scenario import dump_scenario, load_scenario_file, parse_scena
 from ptree.engine.timeline import Timeline
 from ptree.webui.app import create_app, socketio
 from ptree.webui.events import MAX_DRAFT, draft_id
+from scenario_util import receive_until
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED = ROOT / "scenarios" / "orphans-and-reapers.yaml"
@@ -22,15 +22,9 @@ BIG_SPACE = ROOT / "bench" / "scenarios" / "two-threaded-exits.yaml"
 
 def wait_for(client, name, seconds=120):
     """Every message until the first `name` one arrives: (before, that message)."""
-    seen = []
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        for m in client.get_received():
-            if m["name"] == name:
-                return seen, m["args"][0]
-            seen.append(m)
-        time.sleep(0.02)           # a bounded poll on the arrival, not a wait for time
-    raise AssertionError(f"no {name!r} within {seconds} s; got {[m['name'] for m in seen]}")
+    got = receive_until(client, lambda ms: any(m["name"] == name for m in ms), seconds)
+    first = next(i for i, m in enumerate(got) if m["name"] == name)
+    return got[:first], got[first]["args"][0]
 
 
 def names(msgs):

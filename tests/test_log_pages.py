@@ -5,13 +5,12 @@ LOG_PAGE is set low here so that a scenario of a few hundred events is paged; po
 bounded and wait on a condition (a message arriving), never a fixed time.
 """
 
-import time
 from pathlib import Path
 
 import pytest
 from ptree.webui import library
 from ptree.webui.app import create_app, socketio
-from scenario_util import short_lives
+from scenario_util import receive_until, short_lives
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = "orphans-and-reapers"
@@ -30,16 +29,6 @@ def client(tmp_path):
     if c.is_connected():
         c.disconnect()
 
-
-def receive_until(c, done, seconds=60):
-    """Every message until done(messages) holds (a bounded poll on their arrival)."""
-    got = []
-    deadline = time.monotonic() + seconds
-    while not done(got):
-        assert time.monotonic() < deadline, f"gave up waiting; got {[m['name'] for m in got]}"
-        got += c.get_received()
-        time.sleep(0.01)
-    return got
 
 
 def snapshot_and_log(c, data, name="open"):
@@ -97,7 +86,7 @@ def test_a_new_open_stops_the_old_runs_pages(client, monkeypatch):
     c, app = client
     c.emit("open", {"name": "long-fan"})
     snap, _ = snapshot_and_log(c, {"name": SMALL})
-    msgs = receive_until(c, lambda m: True)
+    msgs = c.get_received()
     # Whatever of the old run's pages was still on its way names the old run, never the new.
     assert all(m["args"][0]["run"] < snap["run"] for m in msgs if m["name"] == "log_chunk")
 

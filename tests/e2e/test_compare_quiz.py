@@ -7,7 +7,6 @@ did not step, a marker on the wrong node, a score that moved on a wrong answer.
 
 import re
 from functools import cache
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -15,27 +14,13 @@ from ptree.engine.compare import Comparison
 from ptree.engine.scenario import load_scenario_file, parse_scenario
 from ptree.engine.timeline import Timeline
 from ptree.webui import pages
+from quiz_util import LETTERS, ROOT, library, question
 
 pytestmark = pytest.mark.browser
-
-ROOT = Path(__file__).resolve().parents[2]
-E2E_SCENARIOS = Path(__file__).parent / "scenarios"
-LETTERS = "ABCDEFGH"
-
-
-@cache
-def library():
-    return pages.RandomLibrary([ROOT / "scenarios", E2E_SCENARIOS])
-
 
 @cache
 def comparison(name):
     return Comparison(load_scenario_file(ROOT / "scenarios" / f"{name}.yaml"))
-
-
-def question(name, start, kind="mixed"):
-    """The question the server asks from step `start` on (the same code, the same seeds)."""
-    return pages.next_question(library().open_name(name), start, kind)
 
 
 def pane(page, kernel):

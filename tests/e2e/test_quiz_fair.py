@@ -8,29 +8,13 @@ shows anything else.
 """
 
 import re
-from functools import cache
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 from ptree.webui import pages
+from quiz_util import LETTERS, library, question
 
 pytestmark = pytest.mark.browser
-
-ROOT = Path(__file__).resolve().parents[2]
-E2E_SCENARIOS = Path(__file__).parent / "scenarios"
-LETTERS = "ABCDEFGH"
-
-
-@cache
-def library():
-    return pages.RandomLibrary([ROOT / "scenarios", E2E_SCENARIOS])
-
-
-def question(name, start, kind="mixed", seed=0):
-    """The question the server asks from step `start` on (the same code, the same seeds)."""
-    return pages.next_question(library().open_name(name), start, kind, seed)
-
 
 def option(page, q, index):
     if q["kind"] in ("predict", "final"):
